@@ -1,0 +1,206 @@
+//! Ciphertexts of every MedVault width behind one handle type (`Ciphertext.java` and its
+//! subclasses FheBool, FheUint8/16/32/64). The Java kind codes are `FheType.code()`.
+
+use jni::objects::{JByteArray, JClass};
+use jni::sys::{jint, jlong};
+use jni::EnvUnowned;
+use tfhe::prelude::*;
+use tfhe::{
+    FheBool, FheBoolConformanceParams, FheUint16, FheUint16ConformanceParams, FheUint32, FheUint32ConformanceParams,
+    FheUint64, FheUint64ConformanceParams, FheUint8, FheUint8ConformanceParams, Tag,
+};
+use tfhe::shortint::parameters::PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128 as PARAMS;
+
+use crate::error::{entry, Error, Result};
+use crate::handle;
+use crate::params::{self, LIMIT_CIPHERTEXT};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Bool = 0,
+    U8 = 1,
+    U16 = 2,
+    U32 = 3,
+    U64 = 4,
+}
+
+impl Kind {
+    pub fn from_code(code: jint) -> Result<Kind> {
+        Ok(match code {
+            0 => Kind::Bool,
+            1 => Kind::U8,
+            2 => Kind::U16,
+            3 => Kind::U32,
+            4 => Kind::U64,
+            _ => return Err(Error::invalid(format!("unknown ciphertext type code {code}"))),
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Bool => "FheBool",
+            Kind::U8 => "FheUint8",
+            Kind::U16 => "FheUint16",
+            Kind::U32 => "FheUint32",
+            Kind::U64 => "FheUint64",
+        }
+    }
+    pub fn bits(self) -> u32 {
+        match self {
+            Kind::Bool => 1,
+            Kind::U8 => 8,
+            Kind::U16 => 16,
+            Kind::U32 => 32,
+            Kind::U64 => 64,
+        }
+    }
+    /// Checks that an unsigned value (Java long, read as u64) fits this width.
+    pub fn check_value(self, value: u64) -> Result<u64> {
+        let max = if self.bits() == 64 { u64::MAX } else { (1u64 << self.bits()) - 1 };
+        if value > max {
+            return Err(Error::invalid(format!(
+                "value {value} does not fit {} (0..={max})",
+                self.name()
+            )));
+        }
+        Ok(value)
+    }
+}
+
+pub enum Ct {
+    Bool(FheBool),
+    U8(FheUint8),
+    U16(FheUint16),
+    U32(FheUint32),
+    U64(FheUint64),
+}
+
+/// Applies `$body` to the inner value of any `Ct` (integers and booleans).
+#[macro_export]
+macro_rules! with_ct {
+    ($ct:expr, $x:ident => $body:expr) => {
+        match $ct {
+            $crate::ciphertext::Ct::Bool($x) => $body,
+            $crate::ciphertext::Ct::U8($x) => $body,
+            $crate::ciphertext::Ct::U16($x) => $body,
+            $crate::ciphertext::Ct::U32($x) => $body,
+            $crate::ciphertext::Ct::U64($x) => $body,
+        }
+    };
+}
+
+impl Ct {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Ct::Bool(_) => Kind::Bool,
+            Ct::U8(_) => Kind::U8,
+            Ct::U16(_) => Kind::U16,
+            Ct::U32(_) => Kind::U32,
+            Ct::U64(_) => Kind::U64,
+        }
+    }
+
+    pub fn tag(&self) -> &Tag {
+        with_ct!(self, x => x.tag())
+    }
+
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let what = self.kind().name();
+        with_ct!(self, x => params::serialize(x, LIMIT_CIPHERTEXT, what))
+    }
+
+    /// Loads a ciphertext of the given kind, checked against MedVault's parameters.
+    pub fn deserialize(kind: Kind, bytes: &[u8]) -> Result<Ct> {
+        let what = kind.name();
+        Ok(match kind {
+            Kind::Bool => Ct::Bool(params::deserialize_conformant(
+                bytes,
+                LIMIT_CIPHERTEXT,
+                &FheBoolConformanceParams::from(PARAMS),
+                what,
+            )?),
+            Kind::U8 => Ct::U8(params::deserialize_conformant(
+                bytes,
+                LIMIT_CIPHERTEXT,
+                &FheUint8ConformanceParams::from(PARAMS),
+                what,
+            )?),
+            Kind::U16 => Ct::U16(params::deserialize_conformant(
+                bytes,
+                LIMIT_CIPHERTEXT,
+                &FheUint16ConformanceParams::from(PARAMS),
+                what,
+            )?),
+            Kind::U32 => Ct::U32(params::deserialize_conformant(
+                bytes,
+                LIMIT_CIPHERTEXT,
+                &FheUint32ConformanceParams::from(PARAMS),
+                what,
+            )?),
+            Kind::U64 => Ct::U64(params::deserialize_conformant(
+                bytes,
+                LIMIT_CIPHERTEXT,
+                &FheUint64ConformanceParams::from(PARAMS),
+                what,
+            )?),
+        })
+    }
+}
+
+/// # Safety
+/// `h` must be a live ciphertext handle.
+pub unsafe fn get<'a>(h: jlong) -> Result<&'a Ct> {
+    unsafe { handle::borrow::<Ct>(h, "ciphertext") }
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
+    entry(&mut env, |_| {
+        unsafe { handle::free::<Ct>(h) };
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeKind<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> jint {
+    entry(&mut env, |_| Ok(unsafe { get(h) }?.kind() as jint))
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeKeyId<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+) -> JByteArray<'l> {
+    entry(&mut env, |env| {
+        let ct = unsafe { get(h) }?;
+        Ok(env.byte_array_from_slice(ct.tag().data())?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeSerialize<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+) -> JByteArray<'l> {
+    entry(&mut env, |env| {
+        let ct = unsafe { get(h) }?;
+        let bytes = crate::error::catch(|| ct.serialize())?;
+        Ok(env.byte_array_from_slice(&bytes)?)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeDeserialize<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    kind: jint,
+    bytes: JByteArray<'l>,
+) -> jlong {
+    entry(&mut env, |env| {
+        let kind = Kind::from_code(kind)?;
+        let data = env.convert_byte_array(&bytes)?;
+        let ct = crate::error::catch(|| Ct::deserialize(kind, &data))?;
+        Ok(handle::into_handle(ct))
+    })
+}

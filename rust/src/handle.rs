@@ -1,0 +1,33 @@
+//! Native objects cross JNI as `long` handles: a leaked `Box<T>`.
+//! Java guarantees a handle is freed exactly once and never used after (see NativeObject.java);
+//! here we still refuse the null handle.
+
+use jni::sys::jlong;
+
+use crate::error::{Error, Result};
+
+pub fn into_handle<T>(value: T) -> jlong {
+    Box::into_raw(Box::new(value)) as jlong
+}
+
+/// # Safety
+/// `handle` must come from `into_handle::<T>` and not have been freed.
+pub unsafe fn borrow<'a, T>(handle: jlong, what: &str) -> Result<&'a T> {
+    let ptr = handle as *const T;
+    if ptr.is_null() {
+        return Err(Error::invalid(format!("{what} handle is null (closed?)")));
+    }
+    if (ptr as usize) % std::mem::align_of::<T>() != 0 {
+        return Err(Error::invalid(format!("{what} handle is misaligned")));
+    }
+    Ok(unsafe { &*ptr })
+}
+
+/// # Safety
+/// `handle` must come from `into_handle::<T>` and not have been freed; it is freed here.
+pub unsafe fn free<T>(handle: jlong) {
+    let ptr = handle as *mut T;
+    if !ptr.is_null() {
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}

@@ -1,0 +1,150 @@
+//! Parameters, configurations, size limits, key ids and conformance checks.
+//!
+//! MedVault uses one parameter family: tfhe-rs's secure CPU defaults
+//! (`PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128`, p_fail <= 2^-128), optionally with
+//! compression and noise squashing enabled.
+
+use sha2::{Digest, Sha256};
+use tfhe::prelude::*;
+use tfhe::safe_serialization::{safe_deserialize, safe_deserialize_conformant, safe_serialize};
+use tfhe::shortint::parameters::{
+    COMP_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+    NOISE_SQUASHING_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+    PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+};
+use tfhe::{CompactPublicKey, Config, ConfigBuilder, Tag};
+
+use crate::error::{Error, Result};
+
+pub const PARAMETER_SET_NAME: &str = "PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128";
+
+/// Size limits for safe (de)serialization. They bound what a corrupted length field can make
+/// bincode allocate; they are well above what legitimate objects of each kind need.
+pub const LIMIT_CIPHERTEXT: u64 = 1 << 26; // FheUint64 is ~0.5 MiB
+pub const LIMIT_LIST: u64 = 1 << 31; // compact lists of many records
+pub const LIMIT_KEY: u64 = 1 << 34; // server keys with noise squashing exceed 1 GiB
+
+/// The feature flags a key set was generated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    pub compression: bool,
+    pub noise_squashing: bool,
+}
+
+impl Features {
+    pub const ALL: [Features; 4] = [
+        Features { compression: false, noise_squashing: false },
+        Features { compression: true, noise_squashing: false },
+        Features { compression: false, noise_squashing: true },
+        Features { compression: true, noise_squashing: true },
+    ];
+
+    pub fn config(self) -> Config {
+        let mut b = ConfigBuilder::with_custom_parameters(PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128)
+            // MedVault never draws encrypted randomness; the dedicated OPRF bootstrapping key
+            // would add ~60 MB to every server key for nothing.
+            .use_dedicated_oprf_key(false);
+        if self.compression {
+            b = b.enable_compression(COMP_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128);
+        }
+        if self.noise_squashing {
+            b = b.enable_noise_squashing(NOISE_SQUASHING_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128);
+        }
+        b.build()
+    }
+}
+
+pub fn default_pke_params() -> Result<tfhe::shortint::parameters::CompactPublicKeyEncryptionParameters> {
+    Features::ALL[0]
+        .config()
+        .public_key_encryption_parameters()
+        .map_err(|e| Error::internal(format!("public key parameters: {e}")))
+}
+
+/// Key id: SHA-256 over a domain label and the safe serialization of the compact public key
+/// with an empty tag. Anyone holding the public key can recompute it.
+pub fn key_id_of(public_key: &CompactPublicKey) -> Result<[u8; 32]> {
+    let mut untagged = public_key.clone();
+    untagged.tag_mut().set_data(&[]);
+    let mut bytes = Vec::new();
+    safe_serialize(&untagged, &mut bytes, LIMIT_KEY)
+        .map_err(|e| Error::internal(format!("serializing public key: {e}")))?;
+    let mut h = Sha256::new();
+    h.update(b"medvault-key-id-v1\0");
+    h.update(&bytes);
+    Ok(h.finalize().into())
+}
+
+pub fn set_key_id(tag: &mut Tag, id: &[u8; 32]) {
+    tag.set_data(id);
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn tag_hex(tag: &Tag) -> String {
+    if tag.data().is_empty() {
+        "(none)".to_string()
+    } else {
+        hex(tag.data())
+    }
+}
+
+/// Both objects must carry the same key id.
+pub fn check_same_key(what: &str, have: &Tag, key_what: &str, key: &Tag) -> Result<()> {
+    if have.data() != key.data() {
+        return Err(Error::mismatch(format!(
+            "{what} belongs to key {} but the {key_what} is key {}",
+            tag_hex(have),
+            tag_hex(key)
+        )));
+    }
+    Ok(())
+}
+
+pub fn serialize<T>(obj: &T, limit: u64, what: &str) -> Result<Vec<u8>>
+where
+    T: serde::Serialize + tfhe::Versionize + tfhe::named::Named,
+{
+    let mut out = Vec::new();
+    safe_serialize(obj, &mut out, limit)
+        .map_err(|e| Error::invalid(format!("cannot serialize {what}: {e}")))?;
+    Ok(out)
+}
+
+fn load_error(what: &str, e: String) -> Error {
+    if e.contains("not conformant") {
+        Error::mismatch(format!(
+            "{what} does not match MedVault's parameters ({PARAMETER_SET_NAME}): another parameter set, or another width"
+        ))
+    } else if e.contains("expected type") {
+        Error::corrupt(format!("bytes do not hold a {what}: {e}"))
+    } else {
+        Error::corrupt(format!("corrupt or truncated {what}: {e}"))
+    }
+}
+
+pub fn deserialize<T>(bytes: &[u8], limit: u64, what: &str) -> Result<T>
+where
+    T: serde::de::DeserializeOwned + tfhe::Unversionize + tfhe::named::Named,
+{
+    safe_deserialize::<T>(bytes, limit).map_err(|e| load_error(what, e))
+}
+
+pub fn deserialize_conformant<T>(bytes: &[u8], limit: u64, params: &T::ParameterSet, what: &str) -> Result<T>
+where
+    T: serde::de::DeserializeOwned + tfhe::Unversionize + tfhe::named::Named + tfhe::conformance::ParameterSetConformant,
+{
+    safe_deserialize_conformant::<T>(bytes, limit, params).map_err(|e| load_error(what, e))
+}
+
+/// An FheUint8 under another secure parameter set (MESSAGE_3_CARRY_3), serialized: for tests
+/// that check loading refuses foreign parameters.
+pub fn foreign_parameter_ciphertext() -> Result<Vec<u8>> {
+    use tfhe::shortint::parameters::v1_8::V1_8_PARAM_MESSAGE_3_CARRY_3_KS_PBS_TUNIFORM_2M128;
+    let config = ConfigBuilder::with_custom_parameters(V1_8_PARAM_MESSAGE_3_CARRY_3_KS_PBS_TUNIFORM_2M128).build();
+    let ck = tfhe::ClientKey::generate(config);
+    let ct = tfhe::FheUint8::encrypt(200u8, &ck);
+    serialize(&ct, LIMIT_CIPHERTEXT, "FheUint8")
+}
