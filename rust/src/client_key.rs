@@ -16,6 +16,17 @@ use crate::runtime;
 pub struct ClientKeyBox {
     pub key: ClientKey,
     pub features: Features,
+    /// The public key made at generation, whose hash is the key id. A key loaded from bytes has
+    /// none; public keys derived from it are equally valid but hash differently (encryption is
+    /// randomized), so the key id is the one stamped at generation.
+    pub public: Option<CompactPublicKey>,
+}
+
+impl ClientKeyBox {
+    /// The 32-byte key id stamped into this key's tag.
+    pub fn key_id(&self) -> &[u8] {
+        self.key.tag().data()
+    }
 }
 
 pub fn features_of(key: &ClientKey) -> Features {
@@ -26,10 +37,11 @@ pub fn features_of(key: &ClientKey) -> Features {
 pub fn generate(features: Features) -> Result<ClientKeyBox> {
     let config = features.config();
     let mut key = ClientKey::generate(config);
-    let public = CompactPublicKey::try_new(&key)?;
+    let mut public = CompactPublicKey::try_new(&key)?;
     let id = params::key_id_of(&public)?;
     params::set_key_id(key.tag_mut(), &id);
-    Ok(ClientKeyBox { key, features })
+    params::set_key_id(public.tag_mut(), &id);
+    Ok(ClientKeyBox { key, features, public: Some(public) })
 }
 
 /// # Safety
@@ -145,8 +157,7 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeDeserialize<'l>(
         let result = crate::error::catch(|| {
             let key: ClientKey = params::deserialize(&data, LIMIT_KEY, "client key")?;
             let features = features_of(&key);
-            // The key must be exactly one of MedVault's configurations: check the parameters
-            // and that the stamped key id matches the key's own public material.
+            // The key must use MedVault's parameters and carry a key id.
             let expected: tfhe::shortint::AtomicPatternParameters =
                 tfhe::shortint::parameters::PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128.into();
             if key.computation_parameters() != expected {
@@ -155,16 +166,10 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeDeserialize<'l>(
                     params::PARAMETER_SET_NAME
                 )));
             }
-            let public = CompactPublicKey::try_new(&key)?;
-            let id = params::key_id_of(&public)?;
-            if key.tag().data() != id {
-                return Err(Error::corrupt(format!(
-                    "client key id {} does not match its public material ({})",
-                    params::tag_hex(key.tag()),
-                    params::hex(&id)
-                )));
+            if key.tag().data().len() != 32 {
+                return Err(Error::corrupt("client key has no MedVault key id"));
             }
-            Ok(ClientKeyBox { key, features })
+            Ok(ClientKeyBox { key, features, public: None })
         });
         zeroize::Zeroize::zeroize(&mut data);
         Ok(handle::into_handle(result?))
@@ -179,7 +184,10 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeCompactPublicKey<'l
 ) -> jlong {
     entry(&mut env, |_| {
         let k = unsafe { get(h) }?;
-        let pk = runtime::run(|| Ok(CompactPublicKey::try_new(&k.key)?))?;
+        let pk = runtime::run(|| match &k.public {
+            Some(pk) => Ok(pk.clone()),
+            None => Ok(CompactPublicKey::try_new(&k.key)?),
+        })?;
         Ok(handle::into_handle(pk))
     })
 }

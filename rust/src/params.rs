@@ -139,11 +139,11 @@ where
     safe_deserialize_conformant::<T>(bytes, limit, params).map_err(|e| load_error(what, e))
 }
 
-/// An FheUint8 under another secure parameter set (MESSAGE_3_CARRY_3), serialized: for tests
+/// An FheUint8 under another secure parameter set (MESSAGE_1_CARRY_1), serialized: for tests
 /// that check loading refuses foreign parameters.
 pub fn foreign_parameter_ciphertext() -> Result<Vec<u8>> {
-    use tfhe::shortint::parameters::v1_8::V1_8_PARAM_MESSAGE_3_CARRY_3_KS_PBS_TUNIFORM_2M128;
-    let config = ConfigBuilder::with_custom_parameters(V1_8_PARAM_MESSAGE_3_CARRY_3_KS_PBS_TUNIFORM_2M128).build();
+    use tfhe::shortint::parameters::v1_8::V1_8_PARAM_MESSAGE_1_CARRY_1_KS_PBS_TUNIFORM_2M128;
+    let config = ConfigBuilder::with_custom_parameters(V1_8_PARAM_MESSAGE_1_CARRY_1_KS_PBS_TUNIFORM_2M128).build();
     let ck = tfhe::ClientKey::generate(config);
     let ct = tfhe::FheUint8::encrypt(200u8, &ck);
     serialize(&ct, LIMIT_CIPHERTEXT, "FheUint8")

@@ -21,7 +21,7 @@ public final class ClientKey extends NativeObject {
         return new ClientKey(nativeGenerate(config.compression(), config.noiseSquashing()));
     }
 
-    /** Loads a key from {@link #serialize()} bytes; checks its parameters and its key id. */
+    /** Loads a key from {@link #serialize()} bytes; checks its parameters and that it has a key id. */
     public static ClientKey deserialize(byte[] bytes) {
         NativeLibrary.load();
         if (bytes == null) {
@@ -43,7 +43,10 @@ public final class ClientKey extends NativeObject {
         return withHandles(h -> FheConfig.fromBits(nativeFeatures(h[0])), this);
     }
 
-    /** The compact public key: lets anyone encrypt for this key, without any secret. */
+    /**
+     * The compact public key: lets anyone encrypt for this key, without any secret. For a key made
+     * by {@link #generate} it is the original public key (whose hash is the key id).
+     */
     public CompactPublicKey compactPublicKey() {
         return withHandles(h -> new CompactPublicKey(nativeCompactPublicKey(h[0])), this);
     }

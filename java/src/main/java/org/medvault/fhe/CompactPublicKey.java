@@ -14,7 +14,7 @@ public final class CompactPublicKey extends NativeObject {
         return "public key";
     }
 
-    /** Loads a public key; checks its parameters and that its key id matches its contents. */
+    /** Loads a public key; checks its parameters and that it carries a key id. */
     public static CompactPublicKey deserialize(byte[] bytes) {
         NativeLibrary.load();
         if (bytes == null) {
@@ -31,6 +31,15 @@ public final class CompactPublicKey extends NativeObject {
         return withHandles(h -> hex(nativeKeyId(h[0])), this);
     }
 
+    /**
+     * Whether this is the public key made at key generation: its key id is the hash of exactly
+     * these contents. (A public key derived later from a reloaded client key is equally valid but,
+     * encryption being randomized, hashes differently.) Use it to check a key set's files.
+     */
+    public boolean isOriginal() {
+        return withHandles(h -> hex(nativeContentHash(h[0])).equals(hex(nativeKeyId(h[0]))), this);
+    }
+
     /** Starts a batch of values to encrypt into one compact list. */
     public CompactCiphertextList.Builder listBuilder() {
         return new CompactCiphertextList.Builder(this);
@@ -43,6 +52,8 @@ public final class CompactPublicKey extends NativeObject {
     static native void nativeDestroy(long handle);
 
     static native byte[] nativeKeyId(long handle);
+
+    static native byte[] nativeContentHash(long handle);
 
     static native byte[] nativeSerialize(long handle);
 
