@@ -1,0 +1,29 @@
+package org.medvault.cli;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Map;
+
+import picocli.CommandLine;
+
+/** Runs the real picocli entry point with a given environment and no terminal; captures output. */
+final class Cli {
+    record Result(int exit, String out, String err) {
+        @Override
+        public String toString() {
+            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
+        }
+    }
+
+    private Cli() {}
+
+    static Result run(Map<String, String> env, String... args) {
+        CommandLine cl = MedVault.commandLine(env, null);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int exit = cl.execute(args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+}
