@@ -41,6 +41,11 @@ abstract class BaseCommand implements Callable<Integer> {
         }
     }
 
+    /** Progress reporting for use cases: a bar on a terminal, notes otherwise, nothing with --quiet. */
+    org.medvault.app.Progress progressFor(OutputOptions output) {
+        return new CliProgress(err(), output.quiet, root().console() != null);
+    }
+
     void printJson(Object value) {
         try {
             out().println(JSON.writeValueAsString(value));

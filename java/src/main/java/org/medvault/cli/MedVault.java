@@ -17,7 +17,8 @@ import picocli.CommandLine.ScopeType;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Encrypted medical records under fully homomorphic encryption (TFHE-rs).",
-        subcommands = {KeysCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {KeysCommand.class, VaultCommand.class, EncryptCommand.class, RecordCommand.class,
+            CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:success",
@@ -94,6 +95,6 @@ public final class MedVault implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "missing command (keys, completion)");
+        throw new CommandLine.ParameterException(new CommandLine(this), "missing command (keys, vault, encrypt, record, completion)");
     }
 }

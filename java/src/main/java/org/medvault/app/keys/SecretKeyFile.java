@@ -16,6 +16,7 @@ import javax.crypto.spec.SecretKeySpec;
 
 import org.bouncycastle.crypto.generators.Argon2BytesGenerator;
 import org.bouncycastle.crypto.params.Argon2Parameters;
+import org.medvault.app.HeaderedFile;
 import org.medvault.app.UserException;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -117,23 +118,11 @@ public final class SecretKeyFile {
     private record Parsed(Header header, int headerLength) {}
 
     private static Parsed parse(byte[] file, String name) {
-        byte[] magic = MAGIC.getBytes(StandardCharsets.US_ASCII);
-        if (file.length < magic.length || !Arrays.equals(Arrays.copyOf(file, magic.length), magic)) {
-            throw new UserException(name + " is not a MedVault secret key file (bad magic line)");
-        }
-        int end = -1;
-        for (int i = magic.length; i < Math.min(file.length, magic.length + MAX_HEADER); i++) {
-            if (file[i] == '\n') {
-                end = i;
-                break;
-            }
-        }
-        if (end < 0) {
-            throw new UserException(name + " is corrupt: its header has no end");
-        }
+        HeaderedFile f = HeaderedFile.split(file, MAGIC, MAX_HEADER, name, "MedVault secret key file");
+        int end = f.bodyOffset() - 1;
         Header h;
         try {
-            h = JSON.readValue(Arrays.copyOfRange(file, magic.length, end), Header.class);
+            h = JSON.readValue(f.header(), Header.class);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new UserException(name + " is corrupt: unreadable header (" + e.getOriginalMessage() + ")");
         } catch (java.io.IOException e) {

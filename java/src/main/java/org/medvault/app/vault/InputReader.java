@@ -1,0 +1,173 @@
+package org.medvault.app.vault;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import org.medvault.app.AtomicFiles;
+import org.medvault.app.UserException;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+
+/** Reads an input file into {@link InputRow}s, naming the file and row in every error. */
+public final class InputReader {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private InputReader() {}
+
+    /** Streams every row of {@code file} to {@code sink}. Structural failures of the whole file throw. */
+    public static void read(Path file, InputFormat format, VaultSchema schema, Consumer<InputRow> sink) {
+        if (!Files.isRegularFile(file)) {
+            throw new UserException(file + ": no such file");
+        }
+        switch (format) {
+            case CSV -> readCsv(file, schema, sink);
+            case JSONL -> readJsonl(file, schema, sink);
+            case FHIR -> FhirMapper.read(file, schema, sink);
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    private static BufferedReader utf8(Path file) throws IOException {
+        return new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
+                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)));
+    }
+
+    private static void readCsv(Path file, VaultSchema schema, Consumer<InputRow> sink) {
+        CsvMapper mapper = new CsvMapper();
+        mapper.enable(CsvParser.Feature.TRIM_SPACES);
+        mapper.enable(CsvParser.Feature.FAIL_ON_MISSING_COLUMNS);
+        mapper.enable(CsvParser.Feature.WRAP_AS_ARRAY);
+        long line = 1;
+        try (BufferedReader in = utf8(file);
+             MappingIterator<List<String>> it = mapper.readerForListOf(String.class)
+                     .with(CsvSchema.emptySchema()).readValues(in)) {
+            if (!it.hasNextValue()) {
+                throw new UserException(file + ": empty file (a CSV needs a header row)");
+            }
+            List<String> header = it.nextValue();
+            Map<String, Integer> column = new LinkedHashMap<>();
+            for (int i = 0; i < header.size(); i++) {
+                String h = header.get(i).strip();
+                if (column.put(h, i) != null) {
+                    throw new UserException(file + ": line 1: column '" + h + "' appears twice in the header");
+                }
+            }
+            List<String> missing = new ArrayList<>();
+            for (FieldSpec f : schema.fields()) {
+                if (!column.containsKey(f.name()) && f.required()) {
+                    missing.add(f.name());
+                }
+            }
+            if (!missing.isEmpty()) {
+                throw new UserException(file + ": line 1: the header lacks required column(s) " + String.join(", ", missing));
+            }
+            Integer idCol = schema.idField() == null ? null : column.get(schema.idField());
+            while (it.hasNextValue()) {
+                List<String> cells = it.nextValue();
+                long rowLine = rowStart(it);
+                line = rowLine;
+                if (cells.size() == 1 && cells.get(0).isEmpty()) {
+                    continue; // blank line
+                }
+                if (cells.size() != header.size()) {
+                    sink.accept(InputRow.malformed(rowLine, cells.size() + " columns where the header has " + header.size()));
+                    continue;
+                }
+                Map<String, String> values = new LinkedHashMap<>();
+                for (FieldSpec f : schema.fields()) {
+                    Integer c = column.get(f.name());
+                    values.put(f.name(), c == null ? null : cells.get(c));
+                }
+                String id = idCol == null ? null : cells.get(idCol).strip();
+                sink.accept(new InputRow(rowLine, id == null || id.isEmpty() ? null : id, values, null));
+            }
+        } catch (JacksonException e) {
+            long at = e.getLocation() == null ? line : e.getLocation().getLineNr();
+            throw new UserException(file + ": line " + at + ": malformed CSV (" + e.getOriginalMessage() + ")");
+        } catch (CharacterCodingException e) {
+            throw new UserException(file + ": not valid UTF-8 text");
+        } catch (IOException e) {
+            throw new UserException(file + ": cannot read: " + AtomicFiles.describe(e), e);
+        } catch (RuntimeException e) {
+            if (e.getCause() instanceof JacksonException je) {
+                long at = je.getLocation() == null ? line : je.getLocation().getLineNr();
+                throw new UserException(file + ": line " + at + ": malformed CSV (" + je.getOriginalMessage() + ")");
+            }
+            throw e;
+        }
+    }
+
+    /** The line where the row just read began (Jackson reports the position after it). */
+    private static long rowStart(MappingIterator<?> it) {
+        com.fasterxml.jackson.core.JsonLocation loc = it.getParser().currentTokenLocation();
+        return loc == null ? -1 : loc.getLineNr();
+    }
+
+    private static void readJsonl(Path file, VaultSchema schema, Consumer<InputRow> sink) {
+        long lineNr = 0;
+        try (BufferedReader in = utf8(file)) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                lineNr++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode node;
+                try {
+                    node = JSON.readTree(line);
+                } catch (JacksonException e) {
+                    sink.accept(InputRow.malformed(lineNr, "malformed JSON (" + e.getOriginalMessage() + ")"));
+                    continue;
+                }
+                if (node == null || !node.isObject()) {
+                    sink.accept(InputRow.malformed(lineNr, "each line must be a JSON object"));
+                    continue;
+                }
+                Map<String, String> values = new LinkedHashMap<>();
+                String bad = null;
+                for (FieldSpec f : schema.fields()) {
+                    JsonNode v = node.get(f.name());
+                    if (v == null || v.isNull()) {
+                        values.put(f.name(), null);
+                    } else if (v.isValueNode()) {
+                        values.put(f.name(), v.isBigDecimal() || v.isDouble() || v.isFloat()
+                                ? new BigDecimal(v.asText()).toPlainString() : v.asText());
+                    } else {
+                        bad = "field '" + f.name() + "' must be a number, string or boolean, not " + v.getNodeType();
+                        break;
+                    }
+                }
+                if (bad != null) {
+                    sink.accept(InputRow.malformed(lineNr, bad));
+                    continue;
+                }
+                String id = null;
+                if (schema.idField() != null && node.hasNonNull(schema.idField())) {
+                    id = node.get(schema.idField()).asText().strip();
+                }
+                sink.accept(new InputRow(lineNr, id == null || id.isEmpty() ? null : id, values, null));
+            }
+        } catch (CharacterCodingException e) {
+            throw new UserException(file + ": line " + (lineNr + 1) + ": not valid UTF-8 text");
+        } catch (IOException e) {
+            throw new UserException(file + ": cannot read: " + AtomicFiles.describe(e), e);
+        }
+    }
+}

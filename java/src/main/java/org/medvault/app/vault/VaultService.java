@@ -1,0 +1,419 @@
+package org.medvault.app.vault;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.medvault.app.AtomicFiles;
+import org.medvault.app.Progress;
+import org.medvault.app.UserException;
+import org.medvault.fhe.Ciphertext;
+import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompactCiphertextList;
+import org.medvault.fhe.CompactPublicKey;
+import org.medvault.fhe.FheBool;
+import org.medvault.fhe.FheRuntime;
+import org.medvault.fhe.FheType;
+import org.medvault.fhe.FheUint;
+import org.medvault.fhe.MedVaultException;
+
+/**
+ * Vault use cases: create a vault, encrypt batches into it with the public key only, add and
+ * withdraw single patients' records, describe it. Nobody who adds data needs a secret key.
+ */
+public final class VaultService {
+    /** How many errors an aborted batch lists before "and N more". */
+    static final int MAX_LISTED_ERRORS = 10;
+
+    private final Progress progress;
+
+    public VaultService(Progress progress) {
+        this.progress = progress;
+    }
+
+    // ------------------------------------------------------------------ init
+
+    public record InitResult(Path vault, String keyId, String schema, String schemaSha256, int fields,
+                             int valuesPerRecord, int blocksPerRecord, int minCohort) {}
+
+    public InitResult init(Path schemaFile, Path publicKeyFile, Path vaultFile) {
+        VaultSchema schema = VaultSchema.parse(AtomicFiles.read(schemaFile, "schema"), schemaFile.toString());
+        byte[] pkBytes = AtomicFiles.read(publicKeyFile, "public key");
+        String keyId;
+        try (CompactPublicKey pk = CompactPublicKey.deserialize(pkBytes)) {
+            keyId = pk.keyId();
+        } catch (MedVaultException e) {
+            throw new UserException(publicKeyFile + " is not a MedVault public key (" + e.getMessage() + ")");
+        }
+        try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId)) {
+            return new InitResult(vaultFile, keyId, schema.name(), schema.digest(), schema.fields().size(),
+                    schema.recordLayout().size(), schema.blocksPerRecord(), schema.minCohort());
+        }
+    }
+
+    // ------------------------------------------------------------------ batch encryption
+
+    public record EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile) {}
+
+    public record EncryptResult(Path vault, Path input, String format, long rowsRead, long stored, long alreadyPresent,
+                                long rejected, long chunks, long bytesStored, double seconds, double recordsPerSecond,
+                                double bytesPerRecord, Path rejectsFile, long vaultRecords, String vaultDigest) {}
+
+    private record GoodRow(String id, long[] values) {}
+
+    public EncryptResult encrypt(Path vaultFile, Path input, InputFormat format, EncryptOptions options) {
+        long start = System.nanoTime();
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            VaultSchema schema = store.schema();
+            checkOverrides(store, schema, options);
+            RecordCodec codec = new RecordCodec(schema);
+
+            // Pass 1: parse and encode every row, so a bad row stops the batch before any FHE work.
+            List<GoodRow> good = new ArrayList<>();
+            List<InputError> errors = new ArrayList<>();
+            Map<String, Long> seen = new HashMap<>();
+            long[] counts = new long[2]; // rows read, already in the vault
+            String name = input.toString();
+            InputReader.read(input, format, schema, row -> {
+                counts[0]++;
+                RecordCodec.Encoded e = codec.encode(name, row);
+                if (!e.ok()) {
+                    errors.addAll(e.errors());
+                    return;
+                }
+                String id = row.id();
+                if (id != null) {
+                    Long first = seen.putIfAbsent(id, row.row());
+                    if (first != null) {
+                        errors.add(new InputError(name, row.row(), schema.idField(),
+                                "duplicate record id '" + id + "' (first at row " + first + ")"));
+                        return;
+                    }
+                    if (store.hasRecord(id)) {
+                        counts[1]++;
+                        return;
+                    }
+                } else {
+                    id = "r-" + UUID.randomUUID();
+                }
+                good.add(new GoodRow(id, e.values()));
+            });
+            if (counts[0] == 0) {
+                throw new UserException(input + ": no records in the file");
+            }
+            if (!errors.isEmpty() && !options.skipInvalid()) {
+                StringBuilder sb = new StringBuilder(errors.size() + " invalid value" + (errors.size() == 1 ? "" : "s")
+                        + " in " + input + "; nothing was stored (--skip-invalid stores the good rows):");
+                errors.stream().limit(MAX_LISTED_ERRORS).forEach(err -> sb.append("\n  ").append(err.message()));
+                if (errors.size() > MAX_LISTED_ERRORS) {
+                    sb.append("\n  … and ").append(errors.size() - MAX_LISTED_ERRORS).append(" more");
+                }
+                throw new UserException(sb.toString());
+            }
+            Path rejects = null;
+            if (!errors.isEmpty()) {
+                rejects = options.rejectsFile() != null ? options.rejectsFile()
+                        : input.resolveSibling(input.getFileName() + ".rejects.csv");
+                writeRejects(rejects, errors);
+                progress.note(errors.size() + " invalid value(s) skipped; see " + rejects);
+            }
+            long rejectedRows = errors.stream().map(InputError::row).distinct().count();
+
+            // Pass 2: encrypt full chunks in parallel (one mask per ~2048 blocks), store in one transaction.
+            long chunks = 0;
+            long bytes = 0;
+            if (!good.isEmpty()) {
+                try (CompactPublicKey pk = CompactPublicKey.deserialize(store.publicKey())) {
+                    long[] r = storeBatch(store, pk, codec, good, "encrypt " + input.getFileName());
+                    chunks = r[0];
+                    bytes = r[1];
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            VaultStore.Stats stats = store.stats();
+            return new EncryptResult(vaultFile, input, format.name().toLowerCase(java.util.Locale.ROOT), counts[0],
+                    good.size(), counts[1], rejectedRows, chunks, bytes, seconds, good.size() / seconds,
+                    good.isEmpty() ? 0 : (double) bytes / good.size(), rejects, stats.records(), store.digest());
+        }
+    }
+
+    private static void checkOverrides(VaultStore store, VaultSchema schema, EncryptOptions options) {
+        if (options.schemaFile() != null) {
+            VaultSchema given = VaultSchema.parse(AtomicFiles.read(options.schemaFile(), "schema"), options.schemaFile().toString());
+            if (!given.digest().equals(schema.digest())) {
+                throw new UserException(options.schemaFile() + " is not the schema of vault " + store.file()
+                        + " (schema digests differ)");
+            }
+        }
+        if (options.publicKeyFile() != null) {
+            try (CompactPublicKey pk = CompactPublicKey.deserialize(AtomicFiles.read(options.publicKeyFile(), "public key"))) {
+                if (!pk.keyId().equals(store.keyId())) {
+                    throw new UserException(options.publicKeyFile() + " is key " + pk.keyId() + ", but vault " + store.file()
+                            + " is encrypted under key " + store.keyId());
+                }
+            } catch (MedVaultException e) {
+                throw new UserException(options.publicKeyFile() + " is not a MedVault public key (" + e.getMessage() + ")");
+            }
+        }
+    }
+
+    /**
+     * Records per chunk: a compact list spends one 2048-coefficient mask per 2048 blocks, so pick the
+     * number of masks (1 to 8) whose chunk wastes the smallest share of its last mask.
+     */
+    static int recordsPerChunk(VaultSchema schema) {
+        int blocks = schema.blocksPerRecord();
+        int best = Math.max(1, 2048 / blocks);
+        double bestFill = (double) best * blocks / (2048.0 * Math.ceil(best * blocks / 2048.0));
+        for (int masks = 2; masks <= 8; masks++) {
+            int n = masks * 2048 / blocks;
+            double fill = n == 0 ? 0 : (double) n * blocks / (2048.0 * masks);
+            if (fill > bestFill + 0.005) {
+                best = n;
+                bestFill = fill;
+            }
+        }
+        return best;
+    }
+
+    /** Encrypts and stores rows as one transaction; returns {chunks, bytes}. */
+    private long[] storeBatch(VaultStore store, CompactPublicKey pk, RecordCodec codec, List<GoodRow> rows, String source) {
+        int perChunk = recordsPerChunk(codec.schema());
+        int nChunks = (rows.size() + perChunk - 1) / perChunk;
+        int workers = Math.max(1, Math.min(FheRuntime.threads(), nChunks));
+        ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
+            Thread t = new Thread(r, "medvault-encrypt");
+            t.setDaemon(true);
+            return t;
+        });
+        long batch = store.beginBatch(source);
+        boolean committed = false;
+        progress.begin("encrypting", rows.size());
+        try {
+            List<Future<byte[]>> pending = new ArrayList<>();
+            long bytes = 0;
+            int next = 0; // next chunk to submit
+            for (int c = 0; c < nChunks; c++) {
+                while (next < nChunks && next < c + 2 * workers) {
+                    int from = next * perChunk;
+                    int to = Math.min(rows.size(), from + perChunk);
+                    List<GoodRow> part = rows.subList(from, to);
+                    pending.add(pool.submit(() -> encryptChunk(pk, codec, part)));
+                    next++;
+                }
+                byte[] list = pending.get(c).get();
+                pending.set(c, null);
+                int from = c * perChunk;
+                int to = Math.min(rows.size(), from + perChunk);
+                long chunkId = store.insertChunk(batch, list, to - from);
+                for (int i = from; i < to; i++) {
+                    store.insertRecord(rows.get(i).id(), chunkId, i - from, batch);
+                }
+                bytes += list.length;
+                progress.advance(to);
+            }
+            store.finishBatch(batch, rows.size());
+            committed = true;
+            return new long[] {nChunks, bytes};
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException("interrupted; nothing was stored");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new UserException("encryption failed: " + cause, cause);
+        } finally {
+            if (!committed) {
+                store.rollback();
+            }
+            progress.end();
+            pool.shutdownNow();
+        }
+    }
+
+    private static byte[] encryptChunk(CompactPublicKey pk, RecordCodec codec, List<GoodRow> rows) {
+        CompactCiphertextList.Builder b = pk.listBuilder();
+        List<FheType<?>> layout = codec.layout();
+        for (GoodRow r : rows) {
+            for (int i = 0; i < layout.size(); i++) {
+                b.push(layout.get(i), r.values()[i]);
+            }
+        }
+        try (CompactCiphertextList list = b.build()) {
+            return list.serialize();
+        }
+    }
+
+    private static void writeRejects(Path file, List<InputError> errors) {
+        StringBuilder sb = new StringBuilder("file,row,field,reason\n");
+        for (InputError e : errors) {
+            sb.append(csv(e.file())).append(',').append(e.row()).append(',').append(csv(e.field() == null ? "" : e.field()))
+                    .append(',').append(csv(e.reason())).append('\n');
+        }
+        AtomicFiles.write(file, sb.toString().getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    private static String csv(String s) {
+        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+
+    // ------------------------------------------------------------------ a patient's own record
+
+    public record RecordFileResult(Path file, String recordId, String keyId, String schemaSha256, long bytes) {}
+
+    /** Encrypts one record (a JSON object) into a file a patient can hand to the vault admin. */
+    public RecordFileResult encryptRecord(Path schemaFile, Path publicKeyFile, Path input, String idOverride, Path out) {
+        VaultSchema schema = VaultSchema.parse(AtomicFiles.read(schemaFile, "schema"), schemaFile.toString());
+        RecordCodec codec = new RecordCodec(schema);
+        List<InputRow> rows = new ArrayList<>();
+        InputReader.read(input, InputFormat.JSONL, schema, rows::add);
+        if (rows.size() != 1) {
+            throw new UserException(input + ": a record file holds exactly one JSON object on one line, found " + rows.size());
+        }
+        InputRow row = rows.get(0);
+        RecordCodec.Encoded e = codec.encode(input.toString(), row);
+        if (!e.ok()) {
+            StringBuilder sb = new StringBuilder("invalid record, nothing written:");
+            e.errors().forEach(err -> sb.append("\n  ").append(err.message()));
+            throw new UserException(sb.toString());
+        }
+        String id = idOverride != null ? idOverride : row.id() != null ? row.id() : "r-" + UUID.randomUUID();
+        try (CompactPublicKey pk = CompactPublicKey.deserialize(AtomicFiles.read(publicKeyFile, "public key"))) {
+            byte[] list = encryptChunk(pk, codec, List.of(new GoodRow(id, e.values())));
+            RecordFile rf = new RecordFile(id, pk.keyId(), schema.digest(), list);
+            byte[] bytes = rf.toBytes();
+            AtomicFiles.write(out, bytes, false);
+            return new RecordFileResult(out, id, pk.keyId(), schema.digest(), bytes.length);
+        } catch (MedVaultException ex) {
+            throw new UserException(publicKeyFile + ": " + ex.getMessage());
+        }
+    }
+
+    public record ImportResult(Path vault, List<String> imported, List<String> alreadyPresent, long vaultRecords,
+                               String vaultDigest) {}
+
+    /** Adds patients' record files, all or none (one transaction); records already present are skipped. */
+    public ImportResult importRecords(Path vaultFile, List<Path> files) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            VaultSchema schema = store.schema();
+            List<FheType<?>> layout = schema.recordLayout();
+            List<RecordFile> loaded = new ArrayList<>();
+            for (Path f : files) {
+                RecordFile rf = RecordFile.parse(AtomicFiles.read(f, "record file"), f.toString());
+                if (!rf.keyId().equals(store.keyId())) {
+                    throw new UserException(f + " is encrypted under key " + rf.keyId() + ", the vault under " + store.keyId());
+                }
+                if (!rf.schemaSha256().equals(schema.digest())) {
+                    throw new UserException(f + " was made with another schema than vault " + vaultFile);
+                }
+                try (CompactCiphertextList list = CompactCiphertextList.deserialize(rf.list())) {
+                    if (!list.keyId().equals(store.keyId()) || !list.types().equals(layout)) {
+                        throw new UserException(f + ": its ciphertexts do not match the vault's key and record layout");
+                    }
+                } catch (MedVaultException e) {
+                    throw new UserException(f + ": corrupt ciphertexts (" + e.getMessage() + ")");
+                }
+                loaded.add(rf);
+            }
+            List<String> imported = new ArrayList<>();
+            List<String> present = new ArrayList<>();
+            long batch = store.beginBatch("import " + files.size() + " record file(s)");
+            boolean committed = false;
+            try {
+                for (RecordFile rf : loaded) {
+                    if (store.hasRecord(rf.recordId()) || imported.contains(rf.recordId())) {
+                        present.add(rf.recordId());
+                        continue;
+                    }
+                    long chunk = store.insertChunk(batch, rf.list(), 1);
+                    store.insertRecord(rf.recordId(), chunk, 0, batch);
+                    imported.add(rf.recordId());
+                }
+                store.finishBatch(batch, imported.size());
+                committed = true;
+            } finally {
+                if (!committed) {
+                    store.rollback();
+                }
+            }
+            return new ImportResult(vaultFile, imported, present, store.stats().records(), store.digest());
+        }
+    }
+
+    public record WithdrawResult(Path vault, String recordId, boolean ciphertextDeleted, long vaultRecords, String vaultDigest) {}
+
+    public WithdrawResult withdraw(Path vaultFile, String recordId) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            boolean gone = store.withdraw(recordId);
+            return new WithdrawResult(vaultFile, recordId, gone, store.stats().records(), store.digest());
+        }
+    }
+
+    // ------------------------------------------------------------------ info
+
+    public record FieldInfo(String name, String type, String encrypted, String square, int blocks, double bytesPerRecord) {}
+
+    public record InfoResult(Path vault, String schema, String schemaSha256, String keyId, String created, int minCohort,
+                             long records, long chunks, long batches, long ciphertextBytes, long fileBytes,
+                             double bytesPerRecord, List<FieldInfo> fields, String digest) {}
+
+    public InfoResult info(Path vaultFile) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            VaultSchema schema = store.schema();
+            VaultStore.Stats s = store.stats();
+            double perRecord = s.records() == 0 ? 0 : (double) s.chunkBytes() / s.records();
+            int blocks = schema.blocksPerRecord();
+            List<FieldInfo> fields = new ArrayList<>();
+            for (FieldSpec f : schema.fields()) {
+                fields.add(new FieldInfo(f.name(), f.describe(), f.storedType().name(),
+                        f.hasSquare() ? f.squareType().name() : null, f.blocks(), perRecord * f.blocks() / blocks));
+            }
+            return new InfoResult(vaultFile, schema.name(), schema.digest(), store.keyId(), store.meta("created"),
+                    schema.minCohort(), s.records(), s.chunks(), s.batches(), s.chunkBytes(), s.fileBytes(), perRecord,
+                    fields, store.digest());
+        }
+    }
+
+    // ------------------------------------------------------------------ reading back (tests, personal keys)
+
+    /** Decrypts one record with a whole client key: field name to clear value in its own units. */
+    public static Map<String, String> decryptRecord(Path vaultFile, String recordId, ClientKey key) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            VaultSchema schema = store.schema();
+            VaultStore.Chunk chunk = store.chunkOf(recordId);
+            int slot = chunk.slots().get(chunk.recordIds().indexOf(recordId));
+            int per = schema.recordLayout().size();
+            Map<String, String> out = new LinkedHashMap<>();
+            try (CompactCiphertextList list = CompactCiphertextList.deserialize(chunk.list())) {
+                List<Ciphertext> cts = list.expand();
+                try {
+                    int i = slot * per;
+                    for (FieldSpec f : schema.fields()) {
+                        out.put(f.name(), f.display(decrypt(key, cts.get(i++))));
+                        if (f.hasSquare()) {
+                            out.put(f.name() + "^2", Long.toString(decrypt(key, cts.get(i++))));
+                        }
+                    }
+                } finally {
+                    cts.forEach(Ciphertext::close);
+                }
+            }
+            return out;
+        }
+    }
+
+    private static long decrypt(ClientKey key, Ciphertext c) {
+        return c instanceof FheBool b ? (key.decrypt(b) ? 1 : 0) : key.decrypt((FheUint<?>) c);
+    }
+}

@@ -1,0 +1,403 @@
+package org.medvault.app.vault;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import org.medvault.app.UserException;
+import org.medvault.app.keys.KeySetManifest;
+
+/**
+ * The embedded store: one SQLite file holding the schema, the vault's public key and key id, the
+ * encrypted chunks (compact ciphertext lists, several records each) and the record index. A batch
+ * is one transaction: a crash, {@code kill -9} or a bad row leaves the vault as it was before it.
+ */
+public final class VaultStore implements AutoCloseable {
+    public static final String FORMAT = "medvault-vault/1";
+
+    private final Connection db;
+    private final Path file;
+
+    private VaultStore(Connection db, Path file) {
+        this.db = db;
+        this.file = file;
+    }
+
+    private static Connection connect(Path file) throws SQLException {
+        Connection c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+        try (Statement s = c.createStatement()) {
+            s.execute("PRAGMA foreign_keys = ON");
+            s.execute("PRAGMA synchronous = FULL");
+            s.execute("PRAGMA busy_timeout = 10000");
+        }
+        return c;
+    }
+
+    /** Creates a new vault file; refuses to touch an existing one. */
+    public static VaultStore create(Path file, VaultSchema schema, byte[] publicKey, String keyId) {
+        if (Files.exists(file)) {
+            throw new UserException(file + " already exists; a vault is never overwritten");
+        }
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".creating");
+        try {
+            Files.deleteIfExists(tmp);
+            try (Connection c = connect(tmp)) {
+                c.setAutoCommit(false);
+                try (Statement s = c.createStatement()) {
+                    s.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+                    s.execute("CREATE TABLE public_key (key_id TEXT PRIMARY KEY, bytes BLOB NOT NULL)");
+                    s.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, source TEXT NOT NULL, records INTEGER NOT NULL,"
+                            + " created TEXT NOT NULL)");
+                    s.execute("CREATE TABLE chunks (id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),"
+                            + " records INTEGER NOT NULL, sha256 TEXT NOT NULL, list BLOB NOT NULL)");
+                    s.execute("CREATE TABLE records (id TEXT PRIMARY KEY, chunk_id INTEGER NOT NULL REFERENCES chunks(id),"
+                            + " slot INTEGER NOT NULL, batch_id INTEGER NOT NULL REFERENCES batches(id), UNIQUE (chunk_id, slot))");
+                }
+                put(c, "format", FORMAT);
+                put(c, "schema", schema.canonicalJson());
+                put(c, "schema_sha256", schema.digest());
+                put(c, "key_id", keyId);
+                put(c, "created", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                try (PreparedStatement p = c.prepareStatement("INSERT INTO public_key VALUES (?, ?)")) {
+                    p.setString(1, keyId);
+                    p.setBytes(2, publicKey);
+                    p.executeUpdate();
+                }
+                c.commit();
+            }
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (SQLException | java.io.IOException e) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (java.io.IOException ignored) {
+                // best effort
+            }
+            throw new UserException("cannot create vault " + file + ": " + e.getMessage(), e);
+        }
+        return open(file);
+    }
+
+    public static VaultStore open(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new UserException(file + ": no such vault (create one with 'medvault vault init')");
+        }
+        try {
+            Connection c = connect(file);
+            VaultStore store = new VaultStore(c, file);
+            String format;
+            try {
+                format = store.meta("format");
+            } catch (UserException e) {
+                c.close();
+                throw new UserException(file + " is not a MedVault vault");
+            }
+            if (!FORMAT.equals(format)) {
+                c.close();
+                throw new UserException(file + ": unsupported vault format " + format);
+            }
+            c.setAutoCommit(false);
+            return store;
+        } catch (SQLException e) {
+            throw new UserException(file + " is not a MedVault vault (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static void put(Connection c, String key, String value) throws SQLException {
+        try (PreparedStatement p = c.prepareStatement("INSERT OR REPLACE INTO meta VALUES (?, ?)")) {
+            p.setString(1, key);
+            p.setString(2, value);
+            p.executeUpdate();
+        }
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public String meta(String key) {
+        try (PreparedStatement p = db.prepareStatement("SELECT value FROM meta WHERE key = ?")) {
+            p.setString(1, key);
+            try (ResultSet r = p.executeQuery()) {
+                if (!r.next()) {
+                    throw new UserException(file + ": vault metadata '" + key + "' is missing");
+                }
+                return r.getString(1);
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+    }
+
+    public VaultSchema schema() {
+        return VaultSchema.parse(meta("schema").getBytes(StandardCharsets.UTF_8), file + " (stored schema)");
+    }
+
+    public String keyId() {
+        return meta("key_id");
+    }
+
+    public byte[] publicKey() {
+        try (PreparedStatement p = db.prepareStatement("SELECT bytes FROM public_key WHERE key_id = ?")) {
+            p.setString(1, keyId());
+            try (ResultSet r = p.executeQuery()) {
+                if (!r.next()) {
+                    throw new UserException(file + ": the vault's public key is missing");
+                }
+                return r.getBytes(1);
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+    }
+
+    // ---- batches (one transaction each) ----
+
+    public long beginBatch(String source) {
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO batches (source, records, created) VALUES (?, 0, ?)",
+                Statement.RETURN_GENERATED_KEYS)) {
+            p.setString(1, source);
+            p.setString(2, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+            p.executeUpdate();
+            try (ResultSet k = p.getGeneratedKeys()) {
+                k.next();
+                return k.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw failure("write", e);
+        }
+    }
+
+    public long insertChunk(long batch, byte[] list, int records) {
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO chunks (batch_id, records, sha256, list) VALUES (?, ?, ?, ?)",
+                Statement.RETURN_GENERATED_KEYS)) {
+            p.setLong(1, batch);
+            p.setInt(2, records);
+            p.setString(3, KeySetManifest.sha256(list));
+            p.setBytes(4, list);
+            p.executeUpdate();
+            try (ResultSet k = p.getGeneratedKeys()) {
+                k.next();
+                return k.getLong(1);
+            }
+        } catch (SQLException e) {
+            throw failure("write", e);
+        }
+    }
+
+    public void insertRecord(String id, long chunk, int slot, long batch) {
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO records (id, chunk_id, slot, batch_id) VALUES (?, ?, ?, ?)")) {
+            p.setString(1, id);
+            p.setLong(2, chunk);
+            p.setInt(3, slot);
+            p.setLong(4, batch);
+            p.executeUpdate();
+        } catch (SQLException e) {
+            throw failure("write", e);
+        }
+    }
+
+    public void finishBatch(long batch, long records) {
+        try (PreparedStatement p = db.prepareStatement("UPDATE batches SET records = ? WHERE id = ?")) {
+            p.setLong(1, records);
+            p.setLong(2, batch);
+            p.executeUpdate();
+            db.commit();
+        } catch (SQLException e) {
+            rollback();
+            throw failure("commit", e);
+        }
+    }
+
+    public void rollback() {
+        try {
+            db.rollback();
+        } catch (SQLException ignored) {
+            // the connection is closing anyway; SQLite rolls back an open transaction on close
+        }
+    }
+
+    public boolean hasRecord(String id) {
+        try (PreparedStatement p = db.prepareStatement("SELECT 1 FROM records WHERE id = ?")) {
+            p.setString(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                return r.next();
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+    }
+
+    /**
+     * Removes a record from the vault. Its chunk is deleted too once no live record uses it (a
+     * patient's own record is always alone in its chunk, so its ciphertext is gone entirely).
+     *
+     * @return whether the chunk holding it was deleted as well
+     */
+    public boolean withdraw(String id) {
+        try {
+            long chunk;
+            try (PreparedStatement p = db.prepareStatement("SELECT chunk_id FROM records WHERE id = ?")) {
+                p.setString(1, id);
+                try (ResultSet r = p.executeQuery()) {
+                    if (!r.next()) {
+                        throw new UserException(file + ": no record with id '" + id + "'");
+                    }
+                    chunk = r.getLong(1);
+                }
+            }
+            try (PreparedStatement p = db.prepareStatement("DELETE FROM records WHERE id = ?")) {
+                p.setString(1, id);
+                p.executeUpdate();
+            }
+            boolean chunkGone = false;
+            try (PreparedStatement p = db.prepareStatement(
+                    "DELETE FROM chunks WHERE id = ? AND NOT EXISTS (SELECT 1 FROM records WHERE chunk_id = ?)")) {
+                p.setLong(1, chunk);
+                p.setLong(2, chunk);
+                chunkGone = p.executeUpdate() > 0;
+            }
+            db.commit();
+            if (chunkGone) {
+                try (Statement s = db.createStatement()) {
+                    db.setAutoCommit(true);
+                    s.execute("VACUUM"); // really drop the deleted ciphertext bytes from the file
+                } finally {
+                    db.setAutoCommit(false);
+                }
+            }
+            return chunkGone;
+        } catch (SQLException e) {
+            rollback();
+            throw failure("withdraw from", e);
+        }
+    }
+
+    // ---- reading ----
+
+    public record Stats(long records, long chunks, long chunkBytes, long batches, long fileBytes) {}
+
+    public Stats stats() {
+        try (Statement s = db.createStatement();
+             ResultSet r = s.executeQuery("SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM chunks),"
+                     + " (SELECT coalesce(sum(length(list)), 0) FROM chunks), (SELECT count(*) FROM batches)")) {
+            r.next();
+            return new Stats(r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4), Files.size(file));
+        } catch (SQLException | java.io.IOException e) {
+            throw new UserException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** A chunk with the slots of its live records. */
+    public record Chunk(long id, byte[] list, List<String> recordIds, List<Integer> slots) {}
+
+    /** Every chunk that holds live records, in id order (loaded one at a time). */
+    public void forEachChunk(java.util.function.Consumer<Chunk> consumer) {
+        try {
+            List<Long> ids = new ArrayList<>();
+            try (Statement s = db.createStatement();
+                 ResultSet r = s.executeQuery("SELECT DISTINCT chunk_id FROM records ORDER BY chunk_id")) {
+                while (r.next()) {
+                    ids.add(r.getLong(1));
+                }
+            }
+            for (long id : ids) {
+                consumer.accept(chunk(id));
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+    }
+
+    public Chunk chunkOf(String recordId) {
+        try (PreparedStatement p = db.prepareStatement("SELECT chunk_id FROM records WHERE id = ?")) {
+            p.setString(1, recordId);
+            try (ResultSet r = p.executeQuery()) {
+                if (!r.next()) {
+                    throw new UserException(file + ": no record with id '" + recordId + "'");
+                }
+                return chunk(r.getLong(1));
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+    }
+
+    private Chunk chunk(long id) throws SQLException {
+        byte[] list;
+        try (PreparedStatement p = db.prepareStatement("SELECT list, sha256 FROM chunks WHERE id = ?")) {
+            p.setLong(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                r.next();
+                list = r.getBytes(1);
+                if (!KeySetManifest.sha256(list).equals(r.getString(2))) {
+                    throw new UserException(file + ": chunk " + id + " is corrupt (its digest does not match)");
+                }
+            }
+        }
+        List<String> recs = new ArrayList<>();
+        List<Integer> slots = new ArrayList<>();
+        try (PreparedStatement p = db.prepareStatement("SELECT id, slot FROM records WHERE chunk_id = ? ORDER BY slot")) {
+            p.setLong(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                while (r.next()) {
+                    recs.add(r.getString(1));
+                    slots.add(r.getInt(2));
+                }
+            }
+        }
+        return new Chunk(id, list, recs, slots);
+    }
+
+    /**
+     * The vault digest: SHA-256 over the schema digest, the key id and, for every live record in id
+     * order, its id, its chunk's digest and its slot. Any change to what a query would read changes it.
+     */
+    public String digest() {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update("medvault-vault-digest-v1\n".getBytes(StandardCharsets.UTF_8));
+            md.update((meta("schema_sha256") + "\n" + keyId() + "\n").getBytes(StandardCharsets.UTF_8));
+            try (Statement s = db.createStatement();
+                 ResultSet r = s.executeQuery("SELECT r.id, c.sha256, r.slot FROM records r JOIN chunks c ON c.id = r.chunk_id"
+                         + " ORDER BY r.id")) {
+                while (r.next()) {
+                    md.update((r.getString(1) + "\0" + r.getString(2) + "\0" + r.getInt(3) + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (SQLException e) {
+            throw failure("read", e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private UserException failure(String what, SQLException e) {
+        return new UserException("cannot " + what + " vault " + file + ": " + e.getMessage(), e);
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (!db.getAutoCommit()) {
+                db.rollback();
+            }
+            db.close();
+        } catch (SQLException ignored) {
+            // closing: nothing more to do
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package org.medvault.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import org.medvault.app.vault.VaultService;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code medvault vault …}: create, inspect, add patients' records to, and withdraw from a vault. */
+@Command(name = "vault", mixinStandardHelpOptions = true, description = "Create and manage an encrypted vault.",
+        subcommands = {VaultCommand.Init.class, VaultCommand.Info.class, VaultCommand.Import.class, VaultCommand.Withdraw.class})
+final class VaultCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (init, info, import, withdraw)");
+    }
+
+    /** The --vault option every vault command takes. */
+    static final class VaultOption {
+        @Option(names = {"-v", "--vault"}, paramLabel = "FILE", required = true, description = "The vault file (SQLite).")
+        Path vault;
+    }
+
+    @Command(name = "init", mixinStandardHelpOptions = true,
+            description = "Create a vault for a schema and a public key. Needs no secret.")
+    static final class Init extends BaseCommand {
+        @Option(names = "--schema", paramLabel = "FILE", required = true, description = "The vault schema (JSON).")
+        Path schema;
+
+        @Option(names = "--public-key", paramLabel = "FILE", required = true, description = "public.key of the vault's key set.")
+        Path publicKey;
+
+        @Mixin
+        VaultOption vault;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            VaultService.InitResult r = new VaultService(progressFor(output)).init(schema, publicKey, vault.vault);
+            if (output.json) {
+                printJson(r);
+            } else {
+                out().printf(Locale.ROOT, "Created vault %s: schema '%s' (%d fields, %d encrypted values and %d blocks per record),"
+                        + " key %s, small cells below %d suppressed%n", r.vault(), r.schema(), r.fields(), r.valuesPerRecord(),
+                        r.blocksPerRecord(), r.keyId(), r.minCohort());
+                out().flush();
+            }
+            return MedVault.EXIT_OK;
+        }
+    }
+
+    @Command(name = "info", mixinStandardHelpOptions = true,
+            description = "Schema, key id, record count, bytes per record and per field, digest.")
+    static final class Info extends BaseCommand {
+        @Mixin
+        VaultOption vault;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            VaultService.InfoResult r = new VaultService(progressFor(output)).info(vault.vault);
+            if (output.json) {
+                printJson(r);
+                return MedVault.EXIT_OK;
+            }
+            out().println("Vault:       " + r.vault() + " (" + size(r.fileBytes()) + ")");
+            out().println("Schema:      " + r.schema() + " (sha256 " + r.schemaSha256().substring(0, 16) + "…)");
+            out().println("Key id:      " + r.keyId());
+            out().println("Created:     " + r.created());
+            out().println("Policy:      cohorts smaller than " + r.minCohort() + " are suppressed");
+            out().printf(Locale.ROOT, "Records:     %d in %d chunks from %d batches%n", r.records(), r.chunks(), r.batches());
+            out().printf(Locale.ROOT, "Ciphertext:  %s, %.0f B per record%n", size(r.ciphertextBytes()), r.bytesPerRecord());
+            out().println("Digest:      " + r.digest());
+            out().println("Fields:");
+            for (VaultService.FieldInfo f : r.fields()) {
+                out().printf(Locale.ROOT, "  %-12s %-30s %-10s %-10s %3d blocks  %6.0f B/record%n", f.name(), f.type(),
+                        f.encrypted(), f.square() == null ? "" : "x²:" + f.square(), f.blocks(), f.bytesPerRecord());
+            }
+            out().flush();
+            return MedVault.EXIT_OK;
+        }
+    }
+
+    @Command(name = "import", mixinStandardHelpOptions = true,
+            description = "Add patients' record files (from 'medvault record encrypt'); all or none.")
+    static final class Import extends BaseCommand {
+        @Mixin
+        VaultOption vault;
+
+        @Parameters(paramLabel = "RECORD_FILE", arity = "1..*", description = "Record files to add.")
+        List<Path> files;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            VaultService.ImportResult r = new VaultService(progressFor(output)).importRecords(vault.vault, files);
+            if (output.json) {
+                printJson(r);
+            } else {
+                out().println("Imported " + r.imported().size() + " record(s)"
+                        + (r.alreadyPresent().isEmpty() ? "" : ", " + r.alreadyPresent().size() + " already in the vault")
+                        + "; the vault holds " + r.vaultRecords() + " records.");
+                out().flush();
+            }
+            return MedVault.EXIT_OK;
+        }
+    }
+
+    @Command(name = "withdraw", mixinStandardHelpOptions = true,
+            description = "Remove a record from the vault (patient control): no later query sees it.")
+    static final class Withdraw extends BaseCommand {
+        @Mixin
+        VaultOption vault;
+
+        @Option(names = "--record", paramLabel = "ID", required = true, description = "The record id.")
+        String record;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            VaultService.WithdrawResult r = new VaultService(progressFor(output)).withdraw(vault.vault, record);
+            if (output.json) {
+                printJson(r);
+            } else {
+                out().println("Withdrew record " + r.recordId() + (r.ciphertextDeleted()
+                        ? "; its ciphertext is deleted from the vault file"
+                        : "; it is out of every query (its ciphertext shares a batch chunk and stays until that chunk is empty)")
+                        + ". The vault holds " + r.vaultRecords() + " records.");
+                out().flush();
+            }
+            return MedVault.EXIT_OK;
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package org.medvault.app.vault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.medvault.app.AtomicFiles;
+import org.medvault.app.Progress;
+import org.medvault.app.UserException;
+import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompactPublicKey;
+import org.medvault.fhe.FheConfig;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** The vault on the example schema and data, with a real key (no server key needed to add data). */
+class VaultServiceTest {
+    static final Path EXAMPLES = Path.of(System.getProperty("user.dir"), "examples");
+    static final Path SCHEMA = EXAMPLES.resolve("schema.json");
+
+    @TempDir
+    static Path tmp;
+    static ClientKey key;
+    static Path publicKey;
+    static Path otherPublicKey;
+    static final VaultService service = new VaultService(Progress.NONE);
+
+    @BeforeAll
+    static void keys() throws IOException {
+        key = ClientKey.generate(FheConfig.defaults());
+        publicKey = tmp.resolve("public.key");
+        try (CompactPublicKey pk = key.compactPublicKey()) {
+            Files.write(publicKey, pk.serialize());
+        }
+        otherPublicKey = tmp.resolve("other-public.key");
+        try (ClientKey other = ClientKey.generate(FheConfig.defaults()); CompactPublicKey pk = other.compactPublicKey()) {
+            Files.write(otherPublicKey, pk.serialize());
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        key.close();
+    }
+
+    static Path newVault(String name) {
+        Path v = tmp.resolve(name + ".db");
+        service.init(SCHEMA, publicKey, v);
+        return v;
+    }
+
+    static VaultService.EncryptResult encrypt(Path vault, Path input) {
+        return service.encrypt(vault, input, InputFormat.guess(input), new VaultService.EncryptOptions(false, null, null, null));
+    }
+
+    static Path write(String name, String content) throws IOException {
+        Path p = tmp.resolve(name);
+        Files.writeString(p, content);
+        return p;
+    }
+
+    static String header() throws IOException {
+        return Files.readAllLines(EXAMPLES.resolve("patients.csv")).get(0);
+    }
+
+    @Test
+    void everyFieldTypeRoundTripsFromCsv() throws IOException {
+        Path vault = newVault("csv");
+        VaultService.EncryptResult r = encrypt(vault, EXAMPLES.resolve("patients.csv"));
+        assertEquals(300, r.stored());
+        assertTrue(r.bytesPerRecord() > 0);
+        List<String> lines = Files.readAllLines(EXAMPLES.resolve("patients.csv"));
+        String[] names = lines.get(0).split(",");
+        for (int row : new int[] {1, 2, 150, 300}) {
+            String[] cells = lines.get(row).split(",", -1);
+            Map<String, String> got = VaultService.decryptRecord(vault, cells[0], key);
+            for (int c = 1; c < names.length; c++) {
+                String expected = cells[c];
+                switch (names[c]) {
+                    case "hba1c" -> expected = expected.isEmpty() ? "5.5" : expected; // the schema's default
+                    case "ldl" -> expected = new BigDecimal(expected).setScale(1, RoundingMode.HALF_EVEN).toPlainString();
+                    default -> { }
+                }
+                assertEquals(expected, got.get(names[c]), cells[0] + " " + names[c]);
+            }
+            // x² is stored beside each numeric field, in stored units.
+            long age = Long.parseLong(cells[1]);
+            assertEquals(Long.toString(age * age), got.get("age^2"));
+            long bmi = new BigDecimal(cells[3]).movePointRight(1).longValueExact();
+            assertEquals(Long.toString(bmi * bmi), got.get("bmi^2"));
+        }
+    }
+
+    @Test
+    void jsonLinesAndFhirMapToTheSchema() throws IOException {
+        Path vault = newVault("formats");
+        assertEquals(300, encrypt(vault, EXAMPLES.resolve("patients.jsonl")).stored());
+        assertEquals("true", VaultService.decryptRecord(vault, "p00002", key).get("diabetic"));
+        VaultService.EncryptResult fhir = encrypt(vault, EXAMPLES.resolve("patients-fhir.json"));
+        assertEquals(40, fhir.stored());
+        JsonNode bundle = new ObjectMapper().readTree(EXAMPLES.resolve("patients-fhir.json").toFile());
+        // The first patient of the bundle, read back through the mapping.
+        JsonNode patient = bundle.get("entry").get(0).get("resource");
+        String id = patient.get("id").asText();
+        Map<String, String> got = VaultService.decryptRecord(vault, id, key);
+        assertEquals(patient.get("gender").asText().equals("male") ? "1" : patient.get("gender").asText().equals("female") ? "2" : "9",
+                got.get("sex"));
+        JsonNode bp = bundle.get("entry").get(2).get("resource").get("component");
+        assertEquals(bp.get(0).get("valueQuantity").get("value").asText(), got.get("bp_sys"));
+        assertEquals(bp.get(1).get("valueQuantity").get("value").asText(), got.get("bp_dia"));
+        assertTrue(Integer.parseInt(got.get("age")) > 0);
+    }
+
+    /** Runs a failing batch and checks the error names what it must and nothing was stored. */
+    static UserException refused(Path vault, Path input, String... mustContain) {
+        VaultService.InfoResult before = service.info(vault);
+        UserException e = assertThrows(UserException.class, () -> encrypt(vault, input));
+        for (String s : mustContain) {
+            assertTrue(e.getMessage().contains(s), "missing '" + s + "' in: " + e.getMessage());
+        }
+        VaultService.InfoResult after = service.info(vault);
+        assertEquals(before.records(), after.records(), "nothing stored");
+        assertEquals(before.digest(), after.digest(), "vault unchanged");
+        return e;
+    }
+
+    @Test
+    void badValuesAreNamedByFileRowAndField() throws IOException {
+        Path vault = newVault("bad");
+        encrypt(vault, write("ok.csv", header() + "\nq1,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"));
+        String h = header();
+        refused(vault, write("range.csv", h + "\nq2,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\nq3,140,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"),
+                "range.csv: row 3, field 'age'", "out of range [0, 120]", "nothing was stored");
+        refused(vault, write("code.csv", h + "\nq4,40,2,22.0,120,80,5.0,5.0,3.0,Z99,false,false\n"),
+                "code.csv: row 2, field 'diagnosis'", "unknown code 'Z99'");
+        refused(vault, write("decimals.csv", h + "\nq5,40,2,22.05,120,80,5.0,5.0,3.0,none,false,false\n"),
+                "field 'bmi'", "more than 1 decimal");
+        refused(vault, write("empty.csv", h + "\nq6,40,,22.0,120,80,5.0,5.0,3.0,none,false,false\n"),
+                "row 2, field 'sex'", "required");
+        refused(vault, write("bool.csv", h + "\nq7,40,2,22.0,120,80,5.0,5.0,3.0,none,maybe,false\n"),
+                "field 'diabetic'", "not a boolean");
+        refused(vault, write("columns.csv", h + "\nq8,40,2,22.0\n"), "columns.csv: row 2", "columns");
+        refused(vault, write("quote.csv", h + "\nq9,\"40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"), "quote.csv", "malformed CSV");
+        refused(vault, write("header.csv", "patient_id,age\nq10,40\n"), "header.csv: line 1", "sex");
+        refused(vault, write("dup.csv", h + "\nq11,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\nq11,41,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"),
+                "row 3", "duplicate record id 'q11'");
+        refused(vault, write("bad.jsonl", "{\"patient_id\":\"j1\",\"age\":40}\n{not json\n"), "bad.jsonl: row 2", "malformed JSON");
+        refused(vault, write("bad.json", "{\"resourceType\":\"Patient\"}"), "bad.json", "not a FHIR Bundle");
+        refused(vault, write("nothing.csv", h + "\n"), "no records");
+        assertEquals(1, service.info(vault).records());
+    }
+
+    @Test
+    void skipInvalidStoresGoodRowsAndListsRejects() throws IOException {
+        Path vault = newVault("skip");
+        String h = header();
+        Path in = write("mixed.csv", h + "\ns1,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"
+                + "s2,400,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"
+                + "s3,41,2,22.0,120,80,5.0,5.0,3.0,I10,true,true\n");
+        Path rejects = tmp.resolve("rejects.csv");
+        VaultService.EncryptResult r = service.encrypt(vault, in, InputFormat.CSV,
+                new VaultService.EncryptOptions(true, rejects, null, null));
+        assertEquals(2, r.stored());
+        assertEquals(1, r.rejected());
+        List<String> lines = Files.readAllLines(rejects);
+        assertEquals("file,row,field,reason", lines.get(0));
+        assertTrue(lines.get(1).contains(",3,age,") && lines.get(1).contains("out of range"), lines.get(1));
+        assertEquals("true", VaultService.decryptRecord(vault, "s3", key).get("smoker"));
+    }
+
+    @Test
+    void rerunningAnInputIsIdempotent() {
+        Path vault = newVault("idem");
+        assertEquals(300, encrypt(vault, EXAMPLES.resolve("patients.csv")).stored());
+        String digest = service.info(vault).digest();
+        VaultService.EncryptResult again = encrypt(vault, EXAMPLES.resolve("patients.csv"));
+        assertEquals(0, again.stored());
+        assertEquals(300, again.alreadyPresent());
+        assertEquals(digest, service.info(vault).digest());
+    }
+
+    @Test
+    void wrongKeyOrSchemaIsRefusedBeforeAnyWork() throws IOException {
+        Path vault = newVault("mismatch");
+        UserException k = assertThrows(UserException.class, () -> service.encrypt(vault, EXAMPLES.resolve("patients.csv"),
+                InputFormat.CSV, new VaultService.EncryptOptions(false, null, otherPublicKey, null)));
+        assertTrue(k.getMessage().contains("other-public.key") && k.getMessage().contains("encrypted under key"), k.getMessage());
+        Path otherSchema = write("schema2.json", Files.readString(SCHEMA).replace("\"max\": 120", "\"max\": 110"));
+        UserException s = assertThrows(UserException.class, () -> service.encrypt(vault, EXAMPLES.resolve("patients.csv"),
+                InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, otherSchema)));
+        assertTrue(s.getMessage().contains("schema2.json") && s.getMessage().contains("not the schema"), s.getMessage());
+        assertEquals(0, service.info(vault).records());
+        // A patient's record under another key, or another schema, is refused at import.
+        Path foreign = tmp.resolve("foreign.mvrec");
+        service.encryptRecord(SCHEMA, otherPublicKey, EXAMPLES.resolve("my-record.json"), null, foreign);
+        UserException imp = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(foreign)));
+        assertTrue(imp.getMessage().contains("foreign.mvrec") && imp.getMessage().contains("key"), imp.getMessage());
+        Path otherSchemaRecord = tmp.resolve("other-schema.mvrec");
+        service.encryptRecord(otherSchema, publicKey, EXAMPLES.resolve("my-record.json"), null, otherSchemaRecord);
+        assertThrows(UserException.class, () -> service.importRecords(vault, List.of(otherSchemaRecord)));
+        assertEquals(0, service.info(vault).records());
+    }
+
+    @Test
+    void patientRecordImportAndWithdrawal() throws IOException {
+        Path vault = newVault("patient");
+        encrypt(vault, EXAMPLES.resolve("patients.csv"));
+        Path rec = tmp.resolve("me.mvrec");
+        VaultService.RecordFileResult r = service.encryptRecord(SCHEMA, publicKey, EXAMPLES.resolve("my-record.json"), null, rec);
+        assertEquals("me-0001", r.recordId());
+        assertTrue(r.bytes() < 40_000, "a lone record costs one mask: " + r.bytes());
+        VaultService.ImportResult imp = service.importRecords(vault, List.of(rec));
+        assertEquals(List.of("me-0001"), imp.imported());
+        assertEquals(301, imp.vaultRecords());
+        assertEquals("E78", VaultService.decryptRecord(vault, "me-0001", key).get("diagnosis"));
+        assertEquals(List.of("me-0001"), service.importRecords(vault, List.of(rec)).alreadyPresent(), "idempotent");
+
+        long bytesBefore = Files.size(vault);
+        VaultService.WithdrawResult w = service.withdraw(vault, "me-0001");
+        assertTrue(w.ciphertextDeleted(), "a lone record's ciphertext is deleted");
+        assertEquals(300, w.vaultRecords());
+        assertTrue(Files.size(vault) < bytesBefore, "the file shrinks");
+        assertThrows(UserException.class, () -> VaultService.decryptRecord(vault, "me-0001", key));
+        VaultService.WithdrawResult w2 = service.withdraw(vault, "p00010");
+        assertEquals(299, w2.vaultRecords());
+        UserException none = assertThrows(UserException.class, () -> service.withdraw(vault, "nobody"));
+        assertTrue(none.getMessage().contains("nobody"));
+    }
+
+    @Test
+    void schemaErrorsAreClear() throws IOException {
+        String[][] cases = {
+            {"{\"name\":\"x\",\"fields\":[]}", "non-empty"},
+            {"{\"name\":\"x\",\"fields\":[{\"name\":\"a\",\"type\":\"float\"}]}", "unknown type 'float'"},
+            {"{\"name\":\"x\",\"fields\":[{\"name\":\"a\",\"type\":\"decimal\",\"min\":0,\"max\":9}]}", "scale"},
+            {"{\"name\":\"x\",\"fields\":[{\"name\":\"a\",\"type\":\"uint\",\"min\":5,\"max\":1}]}", "min is greater"},
+            {"{\"name\":\"x\",\"fields\":[{\"name\":\"a\",\"type\":\"uint\",\"min\":0,\"max\":1,\"colour\":1}]}", "unknown property"},
+            {"{\"name\":\"x\",\"fields\":[{\"name\":\"a\",\"type\":\"category\",\"codes\":[\"A\",\"A\"]}]}", "repeated"},
+            {"not json", "not valid JSON"},
+        };
+        for (String[] c : cases) {
+            Path s = write("s.json", c[0]);
+            UserException e = assertThrows(UserException.class, () -> VaultSchema.parse(AtomicFiles.read(s, "schema"), s.toString()));
+            assertTrue(e.getMessage().contains(c[1]) && e.getMessage().contains("s.json"), c[1] + " / " + e.getMessage());
+        }
+        VaultSchema schema = VaultSchema.parse(AtomicFiles.read(SCHEMA, "schema"), "schema.json");
+        assertEquals(11, schema.minCohort());
+        assertNull(schema.fields().get(1).squareType(), "categories store no square");
+        assertTrue(VaultService.recordsPerChunk(schema) >= 2048 / schema.blocksPerRecord());
+    }
+}

@@ -1,0 +1,155 @@
+package org.medvault.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompactPublicKey;
+import org.medvault.fhe.FheConfig;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** Vault commands through the real entry point, and a batch killed mid-way by SIGKILL. */
+class VaultCommandTest {
+    static final Path EXAMPLES = Path.of(System.getProperty("user.dir"), "examples");
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    static Path tmp;
+    static Path publicKey;
+
+    @BeforeAll
+    static void key() throws IOException {
+        publicKey = tmp.resolve("public.key");
+        try (ClientKey k = ClientKey.generate(FheConfig.defaults()); CompactPublicKey pk = k.compactPublicKey()) {
+            Files.write(publicKey, pk.serialize());
+        }
+    }
+
+    static Path init(String name) {
+        Path v = tmp.resolve(name + ".db");
+        Cli.Result r = Cli.run(Map.of(), "vault", "init", "--schema", EXAMPLES.resolve("schema.json").toString(),
+                "--public-key", publicKey.toString(), "--vault", v.toString());
+        assertEquals(0, r.exit(), r.toString());
+        return v;
+    }
+
+    static JsonNode info(Path vault) throws IOException {
+        Cli.Result r = Cli.run(Map.of(), "vault", "info", "--vault", vault.toString(), "--json");
+        assertEquals(0, r.exit(), r.toString());
+        return JSON.readTree(r.out());
+    }
+
+    @Test
+    void initEncryptInfoAsAScriptWould() throws IOException {
+        Path v = init("script");
+        Cli.Result enc = Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", EXAMPLES.resolve("patients.csv").toString(),
+                "--json", "-q");
+        assertEquals(0, enc.exit(), enc.toString());
+        assertEquals("", enc.err());
+        JsonNode r = JSON.readTree(enc.out());
+        assertEquals(300, r.get("stored").asLong());
+        assertTrue(r.get("recordsPerSecond").asDouble() > 0);
+        JsonNode i = info(v);
+        assertEquals(300, i.get("records").asLong());
+        assertEquals(r.get("vaultDigest").asText(), i.get("digest").asText());
+        assertEquals(11, i.get("fields").size());
+        // The target: a stored 16-bit field costs at most 150 B in a full batch.
+        for (JsonNode f : i.get("fields")) {
+            if (f.get("name").asText().equals("bp_sys")) {
+                double valueShare = f.get("bytesPerRecord").asDouble() * 8 / f.get("blocks").asInt();
+                assertTrue(valueShare <= 150, "16-bit field costs " + valueShare + " B");
+            }
+        }
+    }
+
+    @Test
+    void badRowExitsOneNamingRowAndField() throws IOException {
+        Path v = init("badrow");
+        Path in = tmp.resolve("bad.csv");
+        Files.writeString(in, Files.readAllLines(EXAMPLES.resolve("patients.csv")).get(0)
+                + "\nx1,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\nx2,40,7,22.0,120,80,5.0,5.0,3.0,none,false,false\n");
+        Cli.Result r = Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", in.toString());
+        assertEquals(1, r.exit(), r.toString());
+        assertTrue(r.err().contains("bad.csv: row 3, field 'sex': unknown code '7'"), r.err());
+        assertEquals(0, info(v).get("records").asLong());
+        Cli.Result fmt = Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", in.toString(), "--format", "xml");
+        assertEquals(2, fmt.exit(), fmt.toString());
+        Cli.Result noVault = Cli.run(Map.of(), "vault", "info", "--vault", tmp.resolve("none.db").toString());
+        assertEquals(1, noVault.exit());
+        assertTrue(noVault.err().contains("none.db") && noVault.err().contains("vault init"), noVault.err());
+        Cli.Result again = Cli.run(Map.of(), "vault", "init", "--schema", EXAMPLES.resolve("schema.json").toString(),
+                "--public-key", publicKey.toString(), "--vault", v.toString());
+        assertEquals(1, again.exit());
+        assertTrue(again.err().contains("never overwritten"), again.err());
+    }
+
+    @Test
+    void patientRecordCommands() throws IOException {
+        Path v = init("patient");
+        Path rec = tmp.resolve("me.mvrec");
+        Cli.Result e = Cli.run(Map.of(), "record", "encrypt", "--schema", EXAMPLES.resolve("schema.json").toString(),
+                "--public-key", publicKey.toString(), "--in", EXAMPLES.resolve("my-record.json").toString(), "--out", rec.toString());
+        assertEquals(0, e.exit(), e.toString());
+        assertEquals(0, Cli.run(Map.of(), "vault", "import", "--vault", v.toString(), rec.toString()).exit());
+        assertEquals(1, info(v).get("records").asLong());
+        Cli.Result w = Cli.run(Map.of(), "vault", "withdraw", "--vault", v.toString(), "--record", "me-0001", "--json");
+        assertEquals(0, w.exit(), w.toString());
+        assertTrue(JSON.readTree(w.out()).get("ciphertextDeleted").asBoolean());
+        assertEquals(0, info(v).get("records").asLong());
+    }
+
+    @Test
+    void batchKilledMidwayLeavesTheVaultUnchanged() throws Exception {
+        Path v = init("killed");
+        assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", EXAMPLES.resolve("patients.csv").toString(), "-q").exit());
+        JsonNode before = info(v);
+        // A batch big enough to take seconds: 80 copies of the example rows with fresh ids.
+        List<String> lines = Files.readAllLines(EXAMPLES.resolve("patients.csv"));
+        List<String> big = new ArrayList<>();
+        big.add(lines.get(0));
+        for (int copy = 0; copy < 80; copy++) {
+            for (int i = 1; i < lines.size(); i++) {
+                big.add("k" + copy + "-" + lines.get(i));
+            }
+        }
+        Path in = tmp.resolve("big.csv");
+        Files.write(in, big);
+        for (int round = 0; round < 2; round++) {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), MedVault.class.getName(),
+                    "encrypt", "--vault", v.toString(), "--in", in.toString())
+                    .redirectErrorStream(true).start();
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            String line;
+            while ((line = out.readLine()) != null && !line.startsWith("encrypting")) {
+                // wait until the batch has started (the transaction is open, FHE work under way)
+            }
+            assertTrue(line != null, "the child started encrypting");
+            Thread.sleep(300 + 900L * round);
+            assertTrue(p.isAlive(), "still mid-batch when killed");
+            p.destroyForcibly().waitFor();
+            JsonNode after = info(v);
+            assertEquals(before.get("records").asLong(), after.get("records").asLong(), "round " + round);
+            assertEquals(before.get("digest").asText(), after.get("digest").asText(), "round " + round);
+        }
+        // And the vault still takes the batch afterwards.
+        Cli.Result ok = Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", in.toString(), "--json", "-q");
+        assertEquals(0, ok.exit(), ok.toString());
+        assertEquals(300 + 24000, info(v).get("records").asLong());
+    }
+}
