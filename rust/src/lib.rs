@@ -10,6 +10,7 @@ pub mod error;
 pub mod handle;
 pub mod params;
 pub mod public_key;
+pub mod query;
 pub mod runtime;
 pub mod server_key;
 

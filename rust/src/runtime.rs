@@ -150,3 +150,9 @@ pub extern "system" fn Java_org_medvault_fhe_FheRuntime_nativeForeignCiphertextF
         Ok(env.byte_array_from_slice(&bytes)?)
     })
 }
+
+/// Programmable bootstraps run by this process so far (tfhe-rs `pbs-stats`).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_FheRuntime_nativePbsCount<'l>(mut env: EnvUnowned<'l>, _class: JClass<'l>) -> jni::sys::jlong {
+    entry(&mut env, |_| Ok(tfhe::get_pbs_count() as jni::sys::jlong))
+}

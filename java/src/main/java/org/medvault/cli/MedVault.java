@@ -17,7 +17,8 @@ import picocli.CommandLine.ScopeType;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Encrypted medical records under fully homomorphic encryption (TFHE-rs).",
-        subcommands = {KeysCommand.class, VaultCommand.class, EncryptCommand.class, RecordCommand.class,
+        subcommands = {KeysCommand.class, VaultCommand.class, EncryptCommand.class, RecordCommand.class, QueryCommand.class,
+            ResultCommand.class, DecryptCommand.class,
             CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

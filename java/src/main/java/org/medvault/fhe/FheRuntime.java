@@ -26,6 +26,14 @@ public final class FheRuntime {
         return nativeVersionString();
     }
 
+    /**
+     * Programmable bootstraps (PBS) this process has run so far, over all threads. The cost of FHE
+     * work is, to first order, its number of bootstraps: take the difference around an operation.
+     */
+    public static long pbsCount() {
+        return nativePbsCount();
+    }
+
     /** Makes the native library panic; only for tests that prove a panic becomes an exception. */
     static void panicForTest() {
         nativePanicForTest();
@@ -37,6 +45,8 @@ public final class FheRuntime {
     }
 
     private static native byte[] nativeForeignCiphertextForTest();
+
+    private static native long nativePbsCount();
 
     private static native void nativeSetThreads(int threads);
 

@@ -14,12 +14,14 @@ import com.fasterxml.jackson.databind.JsonNode;
  * "32.1", an ICD-10 code) to and from the unsigned integer that is encrypted.
  *
  * <ul>
- *   <li>{@code uint}: integer in [min, max], stored as is;</li>
- *   <li>{@code decimal}: fixed point with {@code scale} decimals, stored as value × 10^scale;</li>
+ *   <li>{@code uint}: integer in [min, max], stored as value − min;</li>
+ *   <li>{@code decimal}: fixed point with {@code scale} decimals, stored as value × 10^scale − min × 10^scale;</li>
  *   <li>{@code category}: one of a closed list of codes, stored as its index in the list;</li>
  *   <li>{@code bool}: true/false (also 1/0, yes/no).</li>
  * </ul>
- * Numeric fields also store x² (so variance needs no multiplication at query time).
+ * Numeric fields are stored relative to their minimum, so the width fits the span of the range
+ * (blood pressure 60–260 fits 8 bits), and also store the square of that stored value (so variance
+ * needs no multiplication at query time; variance does not depend on the offset).
  */
 public final class FieldSpec {
     public enum Kind { UINT, DECIMAL, CATEGORY, BOOL }
@@ -76,14 +78,26 @@ public final class FieldSpec {
         return scale;
     }
 
-    /** Smallest stored value (decimals: already scaled). */
-    public long min() {
+    /** The offset subtracted before storing: the range's minimum in scaled units (0 for categories, bools). */
+    public long offset() {
         return min;
     }
 
-    /** Largest stored value (decimals: already scaled; categories: last index). */
-    public long max() {
-        return max;
+    /** Largest stored value: (max − min) in scaled units; categories: last index. */
+    public long maxStored() {
+        return max - min;
+    }
+
+    /**
+     * The stored value of a clear constant in the field's units (for queries), or a reason it has none.
+     *
+     * @throws ValueException when the constant is not a valid value of this field
+     */
+    public long storedValueOf(String constant) throws ValueException {
+        if (constant == null || constant.isBlank()) {
+            throw new ValueException("empty constant");
+        }
+        return encodeNonEmpty(constant.strip());
     }
 
     public List<String> codes() {
@@ -104,7 +118,7 @@ public final class FieldSpec {
 
     /** The encrypted type of the value: the smallest width that holds the range. */
     public FheType<?> storedType() {
-        return kind == Kind.BOOL ? FheType.BOOL : FheType.smallestUintFor(max);
+        return kind == Kind.BOOL ? FheType.BOOL : FheType.smallestUintFor(maxStored());
     }
 
     /** The encrypted type of x² (null when not stored). */
@@ -112,7 +126,7 @@ public final class FieldSpec {
         if (!hasSquare()) {
             return null;
         }
-        return FheType.smallestUintFor(max * max); // the schema caps max at 2^32-1 for squared fields
+        return FheType.smallestUintFor(maxStored() * maxStored()); // the schema caps the span at 2^32-1
     }
 
     /** Encrypted blocks (2 bits each) that one record spends on this field. */
@@ -139,6 +153,10 @@ public final class FieldSpec {
                 throw new ValueException(required ? "empty, but the field is required" : "empty and no default is declared");
             }
         }
+        return encodeNonEmpty(v);
+    }
+
+    private long encodeNonEmpty(String v) throws ValueException {
         switch (kind) {
             case BOOL -> {
                 return switch (v.toLowerCase(Locale.ROOT)) {
@@ -171,30 +189,34 @@ public final class FieldSpec {
                     scaled = scaled.setScale(0, RoundingMode.HALF_EVEN);
                 }
                 if (scaled.compareTo(BigDecimal.valueOf(min)) < 0 || scaled.compareTo(BigDecimal.valueOf(max)) > 0) {
-                    throw new ValueException("'" + v + "' is out of range [" + display(min) + ", " + display(max) + "]");
+                    throw new ValueException("'" + v + "' is out of range [" + unscaled(min) + ", " + unscaled(max) + "]");
                 }
-                return scaled.longValueExact();
+                return scaled.longValueExact() - min;
             }
             default -> throw new IllegalStateException(kind.toString());
         }
     }
 
-    /** The clear value in the field's own units, for display and for query constants. */
+    /** The clear value in the field's own units, from a stored value. */
     public String display(long stored) {
         return switch (kind) {
             case BOOL -> stored != 0 ? "true" : "false";
             case CATEGORY -> stored >= 0 && stored < codes.size() ? codes.get((int) stored) : "#" + stored;
-            case UINT -> Long.toString(stored);
-            case DECIMAL -> BigDecimal.valueOf(stored, scale).toPlainString();
+            case UINT, DECIMAL -> unscaled(stored + min);
         };
+    }
+
+    /** A scaled value (not offset) in the field's units: 321 with scale 1 is "32.1". */
+    public String unscaled(long scaled) {
+        return BigDecimal.valueOf(scaled, scale).toPlainString();
     }
 
     public String describe() {
         return switch (kind) {
             case BOOL -> "bool";
             case CATEGORY -> "category (" + codes.size() + " codes)";
-            case UINT -> "uint [" + display(min) + ", " + display(max) + "]";
-            case DECIMAL -> "decimal(" + scale + ") [" + display(min) + ", " + display(max) + "]";
+            case UINT -> "uint [" + unscaled(min) + ", " + unscaled(max) + "]";
+            case DECIMAL -> "decimal(" + scale + ") [" + unscaled(min) + ", " + unscaled(max) + "]";
         };
     }
 

@@ -198,8 +198,8 @@ public final class VaultSchema {
                 if (min > max) {
                     throw new UserException(where + ": min is greater than max");
                 }
-                if (square && max > 0xFFFF_FFFFL) {
-                    throw new UserException(where + ": max above 4294967295 (stored units) leaves no room for x²; "
+                if (square && max - min > 0xFFFF_FFFFL) {
+                    throw new UserException(where + ": a range wider than 4294967295 (scaled units) leaves no room for x²; "
                             + "set \"square\": false");
                 }
                 yield new FieldSpec(name, type.equals("uint") ? FieldSpec.Kind.UINT : FieldSpec.Kind.DECIMAL, required,

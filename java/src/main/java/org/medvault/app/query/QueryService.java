@@ -1,0 +1,159 @@
+package org.medvault.app.query;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.medvault.app.AtomicFiles;
+import org.medvault.app.Progress;
+import org.medvault.app.UserException;
+import org.medvault.app.keys.KeySetManifest;
+import org.medvault.app.keys.SecretKeyFile;
+import org.medvault.app.vault.VaultSchema;
+import org.medvault.app.vault.VaultStore;
+import org.medvault.fhe.Ciphertext;
+import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompressedServerKey;
+import org.medvault.fhe.FheBool;
+import org.medvault.fhe.FheRuntime;
+import org.medvault.fhe.FheType;
+import org.medvault.fhe.FheUint;
+import org.medvault.fhe.MedVaultException;
+import org.medvault.fhe.QueryExecutor;
+import org.medvault.fhe.ServerKey;
+import org.medvault.query.QueryPlan;
+import org.medvault.query.QueryPlanner;
+
+/** Encrypted queries: plan against the vault's schema, run over every chunk, write a result file. */
+public final class QueryService {
+    private final Progress progress;
+
+    public QueryService(Progress progress) {
+        this.progress = progress;
+    }
+
+    /** Plans a query against a vault without running it (for --explain and validation). */
+    public QueryPlan plan(Path vaultFile, String query) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            return QueryPlanner.plan(store.schema(), query, store.stats().records());
+        }
+    }
+
+    public record RunResult(Path out, String query, long records, long pbs, double seconds, double pbsPerRecord,
+                            double estimatedPbsPerRecord, double secondsPerRecord, String vaultDigest, String keyId) {}
+
+    /** Runs a query with the analyst's server key (public) and writes the encrypted result. */
+    public RunResult run(Path vaultFile, Path serverKeyFile, String query, Path out) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            VaultSchema schema = store.schema();
+            long n = store.stats().records();
+            QueryPlan plan = QueryPlanner.plan(schema, query, n);
+            progress.note("loading the server key " + serverKeyFile);
+            try (ServerKey sk = loadServerKey(serverKeyFile, store.keyId());
+                 QueryExecutor ex = new QueryExecutor(plan.nativePlan())) {
+                long pbs0 = FheRuntime.pbsCount();
+                long t0 = System.nanoTime();
+                progress.begin("query", n);
+                long[] done = {0};
+                try {
+                    store.forEachChunk(c -> {
+                        if (Thread.currentThread().isInterrupted()) {
+                            throw new UserException("interrupted; no result written");
+                        }
+                        int[] slots = c.slots().stream().mapToInt(Integer::intValue).toArray();
+                        ex.feed(sk, c.list(), slots);
+                        done[0] += slots.length;
+                        progress.advance(done[0]);
+                    });
+                } finally {
+                    progress.end();
+                }
+                List<Ciphertext> outputs = ex.finish(sk);
+                long pbs = FheRuntime.pbsCount() - pbs0;
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                List<byte[]> bytes = new ArrayList<>();
+                List<String> types = new ArrayList<>();
+                try {
+                    for (Ciphertext c : outputs) {
+                        bytes.add(c.serialize());
+                        types.add(c.type().name());
+                    }
+                } finally {
+                    outputs.forEach(Ciphertext::close);
+                }
+                String digest = store.digest();
+                ResultFile rf = new ResultFile(new ResultFile.Header(query, vaultFile.getFileName().toString(), digest,
+                        store.keyId(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), n, plan.minCohort(), types,
+                        pbs, seconds, schema.canonicalJson()), bytes);
+                AtomicFiles.write(out, rf.toBytes(), false);
+                return new RunResult(out, query, n, pbs, seconds, n == 0 ? 0 : (double) pbs / n,
+                        plan.estimatedPbsPerRecord(), n == 0 ? 0 : seconds / n, digest, store.keyId());
+            }
+        }
+    }
+
+    private ServerKey loadServerKey(Path file, String keyId) {
+        Path f = java.nio.file.Files.isDirectory(file) ? file.resolve(KeySetManifest.SERVER_KEY) : file;
+        try (CompressedServerKey c = CompressedServerKey.deserialize(AtomicFiles.read(f, "server key"))) {
+            if (!c.keyId().equals(keyId)) {
+                throw new UserException(f + " is the server key of key " + c.keyId() + "; the vault is under key " + keyId);
+            }
+            return c.decompress();
+        } catch (MedVaultException e) {
+            throw new UserException(f + " is not a MedVault server key (" + e.getMessage() + ")");
+        }
+    }
+
+    // ---------------------------------------------------------------- results
+
+    public record ResultInfo(Path file, String query, String vault, String vaultDigest, String keyId, String created,
+                             long records, int minCohort, int outputs, long pbs, double seconds) {}
+
+    public ResultInfo info(Path resultFile) {
+        ResultFile rf = ResultFile.parse(AtomicFiles.read(resultFile, "result"), resultFile.toString());
+        ResultFile.Header h = rf.header();
+        return new ResultInfo(resultFile, h.query(), h.vault(), h.vaultDigest(), h.keyId(), h.created(), h.records(),
+                h.minCohort(), rf.outputs().size(), h.pbs(), h.seconds());
+    }
+
+    public record Released(Path file, String query, String keyId, long records, List<QueryPlan.Statistic> statistics) {}
+
+    /**
+     * Decrypts a result with a whole (personal) client key and finishes avg/var in clear. The plan
+     * is rebuilt from the query text and the schema stored in the result, and must match its outputs.
+     */
+    public Released decrypt(Path resultFile, Path clientKeyFile, char[] passphrase) {
+        ResultFile rf = ResultFile.parse(AtomicFiles.read(resultFile, "result"), resultFile.toString());
+        VaultSchema schema = VaultSchema.parse(rf.header().schema().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                resultFile + " (schema)");
+        QueryPlan plan = QueryPlanner.plan(schema, rf.header().query(), rf.header().records());
+        if (plan.resultCount() != rf.outputs().size()) {
+            throw new UserException(resultFile + " does not match its query's plan (" + rf.outputs().size() + " outputs, "
+                    + plan.resultCount() + " expected)");
+        }
+        Path ckFile = java.nio.file.Files.isDirectory(clientKeyFile) ? clientKeyFile.resolve(KeySetManifest.CLIENT_KEY) : clientKeyFile;
+        byte[] secret = SecretKeyFile.open(AtomicFiles.read(ckFile, "client key"), passphrase, ckFile.toString());
+        long[] values = new long[rf.outputs().size()];
+        try (ClientKey ck = ClientKey.deserialize(secret)) {
+            if (!ck.keyId().equals(rf.header().keyId())) {
+                throw new UserException(ckFile + " is key " + ck.keyId() + "; the result is under key " + rf.header().keyId());
+            }
+            for (int i = 0; i < values.length; i++) {
+                String typeName = rf.header().outputTypes().get(i);
+                FheType<?> type = FheType.all().stream().filter(t -> t.name().equals(typeName))
+                        .findFirst().orElseThrow(() -> new UserException(resultFile + ": unknown output type " + typeName));
+                try (Ciphertext c = Ciphertext.deserialize(type, rf.outputs().get(i))) {
+                    values[i] = c instanceof FheBool b ? (ck.decrypt(b) ? 1 : 0) : ck.decrypt((FheUint<?>) c);
+                }
+            }
+        } catch (MedVaultException e) {
+            throw new UserException(resultFile + ": " + e.getMessage());
+        } finally {
+            Arrays.fill(secret, (byte) 0);
+        }
+        return new Released(resultFile, rf.header().query(), rf.header().keyId(), rf.header().records(), plan.finish(values));
+    }
+}

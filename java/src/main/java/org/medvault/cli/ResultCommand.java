@@ -1,0 +1,50 @@
+package org.medvault.cli;
+
+import java.nio.file.Path;
+
+import org.medvault.app.query.QueryService;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** {@code medvault result info R}: what an encrypted result holds, without decrypting it. */
+@Command(name = "result", mixinStandardHelpOptions = true, description = "Inspect encrypted query results.",
+        subcommands = {ResultCommand.Info.class})
+final class ResultCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (info)");
+    }
+
+    @Command(name = "info", mixinStandardHelpOptions = true, description = "Query, vault digest, key id, time and cost of a result.")
+    static final class Info extends BaseCommand {
+        @Parameters(paramLabel = "RESULT", description = "The .mvr file.")
+        Path file;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            QueryService.ResultInfo r = new QueryService(progressFor(output)).info(file);
+            if (output.json) {
+                printJson(r);
+            } else {
+                out().println("Result:   " + r.file());
+                out().println("Query:    " + r.query());
+                out().println("Vault:    " + r.vault() + " (digest " + r.vaultDigest() + ")");
+                out().println("Key id:   " + r.keyId());
+                out().println("Created:  " + r.created());
+                out().println("Records:  " + r.records() + "; cohorts under " + r.minCohort() + " suppressed");
+                out().printf(java.util.Locale.ROOT, "Outputs:  %d encrypted; cost %d PBS in %.1f s%n", r.outputs(), r.pbs(), r.seconds());
+                out().flush();
+            }
+            return MedVault.EXIT_OK;
+        }
+    }
+}

@@ -1,0 +1,265 @@
+package org.medvault.query;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.medvault.app.vault.FieldSpec;
+import org.medvault.app.vault.VaultSchema;
+import org.medvault.fhe.FheType;
+
+/** Checks a parsed query against a schema and binds it into a {@link QueryPlan}. */
+public final class QueryPlanner {
+    private final VaultSchema schema;
+    private final Map<String, Integer> slotOf = new LinkedHashMap<>();
+    private final List<FheType<?>> layout;
+    private final List<String> cost = new ArrayList<>();
+    private double pbs;
+
+    private QueryPlanner(VaultSchema schema) {
+        this.schema = schema;
+        this.layout = schema.recordLayout();
+        int slot = 0;
+        for (FieldSpec f : schema.fields()) {
+            slotOf.put(f.name(), slot++);
+            if (f.hasSquare()) {
+                slotOf.put(f.name() + "^2", slot++);
+            }
+        }
+    }
+
+    /** @param records how many records the vault holds (sizes the accumulators) */
+    public static QueryPlan plan(VaultSchema schema, String text, long records) {
+        Ast.Query q = QueryParser.parse(text);
+        return new QueryPlanner(schema).bind(q, Math.max(1, records));
+    }
+
+    private QueryPlan bind(Ast.Query q, long n) {
+        Map<String, Object> pred = q.where() == null ? Map.of("op", "true") : pred(q.where());
+        if (q.where() == null) {
+            cost.add("predicate: none (every record)");
+        }
+        Map<String, QueryPlan.Output> outputs = new LinkedHashMap<>();
+        int countBits = bitsFor(n);
+        outputs.put("count", new QueryPlan.Output("count", "count", -1, countBits, null, null));
+        addCost("count(*)", 0.67 * 1);
+        List<QueryPlan.Item> items = new ArrayList<>();
+        for (Ast.Aggregate a : q.select()) {
+            List<String> keys = new ArrayList<>();
+            keys.add("count");
+            if (!a.function().equals("count")) {
+                FieldSpec f = field(a.field(), a.pos());
+                switch (a.function()) {
+                    case "sum", "avg", "var" -> {
+                        numeric(f, a);
+                        keys.add(sum(outputs, "sum:" + f.name(), f, slotOf.get(f.name()), f.maxStored(), n, "sum"));
+                        if (a.function().equals("var")) {
+                            if (!f.hasSquare()) {
+                                throw new QueryException("var(" + f.name() + ") needs x² stored at ingestion; the schema sets \"square\": false", a.pos());
+                            }
+                            keys.add(sum(outputs, "sumsq:" + f.name(), f, slotOf.get(f.name() + "^2"),
+                                    f.maxStored() * f.maxStored(), n, "sumsq"));
+                        }
+                    }
+                    case "min", "max" -> {
+                        numeric(f, a);
+                        String key = a.function() + ":" + f.name();
+                        if (!outputs.containsKey(key)) {
+                            int bits = f.storedType().bits();
+                            if (f.maxStored() >= (bits == 64 ? Long.MAX_VALUE : (1L << bits) - 1)) {
+                                bits = Math.min(64, bits * 2); // keep the all-ones marker distinct from any value
+                            }
+                            outputs.put(key, new QueryPlan.Output(key, a.function(), slotOf.get(f.name()), bits, null, f));
+                            int b = bits / 2;
+                            addCost(a.function() + "(" + f.name() + ")", b + (4.0 * b + 1));
+                        }
+                        keys.add(key);
+                    }
+                    case "histogram" -> keys.add(histogram(outputs, a, f, countBits));
+                    default -> throw new QueryException("unknown aggregate " + a.function(), a.pos());
+                }
+            }
+            items.add(new QueryPlan.Item(a, a.label(), keys));
+        }
+        return new QueryPlan(q, pred, new ArrayList<>(outputs.values()), items, layout, schema.minCohort(), n, pbs, cost);
+    }
+
+    private void addCost(String what, double perRecord) {
+        pbs += perRecord;
+        cost.add(String.format(Locale.ROOT, "%-40s %6.1f PBS/record", what, perRecord));
+    }
+
+    private String sum(Map<String, QueryPlan.Output> outputs, String key, FieldSpec f, int slot, long maxTerm, long n, String kind) {
+        if (!outputs.containsKey(key)) {
+            double bound = (double) maxTerm * n;
+            if (bound >= 1.8e19) {
+                throw new QueryException("the vault is too large for an exact " + key + " (over 2^64)", -1);
+            }
+            int bits = bitsFor(maxTerm * n);
+            outputs.put(key, new QueryPlan.Output(key, kind, slot, bits, null, f));
+            int blocks = layout.get(slot).bits() / 2;
+            addCost((kind.equals("sumsq") ? "Σx² " : "Σx ") + f.name() + " (zero-out + deferred-carry sum)", blocks * 1.67);
+        }
+        return key;
+    }
+
+    private String histogram(Map<String, QueryPlan.Output> outputs, Ast.Aggregate a, FieldSpec f, int countBits) {
+        numeric(f, a);
+        long lo = stored(f, a.lo(), "histogram lower bound");
+        long hi = stored(f, a.hi(), "histogram upper bound");
+        long buckets;
+        try {
+            buckets = Long.parseLong(a.buckets().text());
+        } catch (NumberFormatException e) {
+            throw new QueryException("the bucket count must be a whole number", a.buckets().pos());
+        }
+        if (buckets < 1 || buckets > 64) {
+            throw new QueryException("between 1 and 64 buckets", a.buckets().pos());
+        }
+        if (hi <= lo || (hi - lo) % buckets != 0) {
+            throw new QueryException("histogram bounds must satisfy lo < hi with (hi - lo) divisible by the bucket count",
+                    a.hi().pos());
+        }
+        List<Long> edges = new ArrayList<>();
+        long w = (hi - lo) / buckets;
+        for (long e = lo; e <= hi; e += w) {
+            edges.add(e);
+        }
+        String key = "hist:" + f.name() + ":" + lo + ":" + hi + ":" + buckets;
+        if (!outputs.containsKey(key)) {
+            outputs.put(key, new QueryPlan.Output(key, "hist", slotOf.get(f.name()), countBits, edges, f));
+            int b = f.storedType().bits() / 2;
+            long real = edges.stream().filter(e -> e > 0).count();
+            addCost(a.label() + " (" + real + " thresholds)", real * (cmpCost(b, false) + 1 + 0.67));
+        }
+        return key;
+    }
+
+    private FieldSpec field(String name, int pos) {
+        FieldSpec f = schema.field(name);
+        if (f == null) {
+            List<String> names = schema.fields().stream().map(FieldSpec::name).toList();
+            throw new QueryException("unknown field '" + name + "' (fields: " + String.join(", ", names) + ")", pos);
+        }
+        return f;
+    }
+
+    private static void numeric(FieldSpec f, Ast.Aggregate a) {
+        if (!f.isNumeric()) {
+            throw new QueryException(a.function() + "(" + f.name() + "): " + f.name() + " is a " + f.kind().name().toLowerCase(Locale.ROOT)
+                    + ", not a number", a.pos());
+        }
+    }
+
+    private static long stored(FieldSpec f, Ast.Constant c, String what) {
+        try {
+            return f.storedValueOf(c.text());
+        } catch (FieldSpec.ValueException e) {
+            throw new QueryException(what + " for " + f.name() + ": " + e.getMessage(), c.pos());
+        }
+    }
+
+    static int bitsFor(long maxValue) {
+        // strictly below all-ones, which marks a suppressed output
+        for (int bits : new int[] {8, 16, 32}) {
+            if (maxValue < (1L << bits) - 1) {
+                return bits;
+            }
+        }
+        return 64;
+    }
+
+    /** PBS of a scalar comparison on b blocks (measured shape: packed pairs, then a group pass). */
+    static double cmpCost(int blocks, boolean equality) {
+        if (blocks <= 1) {
+            return 1;
+        }
+        int packed = (blocks + 1) / 2;
+        return packed + Math.ceil(packed / 4.0) + (equality ? 0 : 0);
+    }
+
+    private Map<String, Object> leaf(String op, int slot, Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("op", op);
+        m.put("slot", slot);
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    private Map<String, Object> pred(Ast.Pred p) {
+        if (p instanceof Ast.And a) {
+            Map<String, Object> l = pred(a.left());
+            Map<String, Object> r = pred(a.right());
+            addCost("AND", 1);
+            return Map.of("op", "and", "args", List.of(l, r));
+        }
+        if (p instanceof Ast.Or o) {
+            Map<String, Object> l = pred(o.left());
+            Map<String, Object> r = pred(o.right());
+            addCost("OR", 1);
+            return Map.of("op", "or", "args", List.of(l, r));
+        }
+        if (p instanceof Ast.Not n) {
+            return Map.of("op", "not", "arg", pred(n.inner()));
+        }
+        if (p instanceof Ast.BoolField b) {
+            FieldSpec f = field(b.field(), b.fieldPos());
+            if (f.kind() != FieldSpec.Kind.BOOL) {
+                throw new QueryException("'" + f.name() + "' is not a boolean; compare it with a value", b.fieldPos());
+            }
+            addCost(f.name(), 1);
+            return leaf("cmp", slotOf.get(f.name()), "cmp", "eq", "c", 1L);
+        }
+        if (p instanceof Ast.Cmp c) {
+            FieldSpec f = field(c.field(), c.fieldPos());
+            if (!f.isNumeric() && !c.op().equals("=") && !c.op().equals("!=")) {
+                throw new QueryException("'" + c.op() + "' needs a number; " + f.name() + " is a "
+                        + f.kind().name().toLowerCase(Locale.ROOT) + " (use = , != or IN)", c.value().pos());
+            }
+            long v = stored(f, c.value(), "constant");
+            String op = switch (c.op()) {
+                case "=" -> "eq";
+                case "!=" -> "ne";
+                case "<" -> "lt";
+                case "<=" -> "le";
+                case ">" -> "gt";
+                default -> "ge";
+            };
+            addCost(f.name() + " " + c.op() + " " + c.value().text(), cmpCost(blocks(f), op.equals("eq") || op.equals("ne")));
+            return leaf("cmp", slotOf.get(f.name()), "cmp", op, "c", v);
+        }
+        if (p instanceof Ast.Between b) {
+            FieldSpec f = field(b.field(), b.fieldPos());
+            if (!f.isNumeric()) {
+                throw new QueryException("BETWEEN needs a number; " + f.name() + " is a " + f.kind().name().toLowerCase(Locale.ROOT),
+                        b.fieldPos());
+            }
+            long lo = stored(f, b.lo(), "lower bound");
+            long hi = stored(f, b.hi(), "upper bound");
+            if (lo > hi) {
+                throw new QueryException("BETWEEN bounds are reversed", b.lo().pos());
+            }
+            addCost(f.name() + " BETWEEN " + b.lo().text() + " AND " + b.hi().text(), 2 * cmpCost(blocks(f), false) + 1);
+            return leaf("between", slotOf.get(f.name()), "lo", lo, "hi", hi);
+        }
+        if (p instanceof Ast.In in) {
+            FieldSpec f = field(in.field(), in.fieldPos());
+            List<Long> values = new ArrayList<>();
+            for (Ast.Constant c : in.values()) {
+                values.add(stored(f, c, "IN value"));
+            }
+            addCost(f.name() + " IN (" + values.size() + " values)", values.size() * cmpCost(blocks(f), true) + values.size() - 1);
+            Map<String, Object> m = leaf("in", slotOf.get(f.name()), "values", values);
+            return in.negated() ? Map.of("op", "not", "arg", m) : m;
+        }
+        throw new IllegalStateException(p.toString());
+    }
+
+    private static int blocks(FieldSpec f) {
+        return f.storedType() == FheType.BOOL ? 1 : f.storedType().bits() / 2;
+    }
+}

@@ -1,0 +1,544 @@
+//! `QueryExecutor.java`: runs a query plan over the vault's encrypted records, chunk by chunk.
+//!
+//! The plan (JSON, built and validated in Java against the schema) names record-layout slots and
+//! clear constants in stored units. Per record: the predicate once, as one FheBool, then each
+//! aggregate's contribution zeroed out at its native width (`if_then_zero`: one PBS per block),
+//! widened for free, and reduced per chunk with one deferred-carry sum (`FheUint::sum`). Min and max
+//! reduce with a max tree (min as the max of the complement). Histograms count cumulative
+//! thresholds, bucket k = C_k − C_{k+1}, computed once at the end. Small-cell suppression is
+//! homomorphic: every output of a cohort smaller than k becomes the all-ones "suppressed" marker.
+
+use std::cell::RefCell;
+
+use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JString};
+use jni::sys::jlong;
+use jni::EnvUnowned;
+use rayon::prelude::*;
+use serde::Deserialize;
+use tfhe::prelude::*;
+use tfhe::{FheBool, ServerKey};
+
+use crate::ciphertext::{Ct, Kind};
+use crate::error::{entry, Error, Result};
+use crate::server_key::{self as ops};
+use crate::{compact_list, handle, runtime, server_key};
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Pred {
+    True,
+    Cmp { cmp: String, slot: usize, c: u64 },
+    Between { slot: usize, lo: u64, hi: u64 },
+    In { slot: usize, values: Vec<u64> },
+    And { args: Vec<Pred> },
+    Or { args: Vec<Pred> },
+    Not { arg: Box<Pred> },
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Output {
+    /// Σ cond, at `bits`.
+    Count { bits: u32 },
+    /// Σ cond·x over `slot`, at `bits`.
+    Sum { slot: usize, bits: u32 },
+    /// min / max over `slot` (identity for an empty cohort: suppressed anyway), at `bits`.
+    Min { slot: usize, bits: u32 },
+    Max { slot: usize, bits: u32 },
+    /// Counts of records with x >= edge, for each edge; buckets are differences (at `bits`).
+    Hist { slot: usize, edges: Vec<u64>, bits: u32 },
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Plan {
+    /// Type code of each value of a record (Kind codes), in layout order.
+    pub layout: Vec<i32>,
+    pub predicate: Pred,
+    /// outputs[0] must be the Count used for suppression.
+    pub outputs: Vec<Output>,
+    pub min_cohort: u64,
+}
+
+fn kind_for_bits(bits: u32) -> Result<Kind> {
+    Ok(match bits {
+        8 => Kind::U8,
+        16 => Kind::U16,
+        32 => Kind::U32,
+        64 => Kind::U64,
+        _ => return Err(Error::invalid(format!("unsupported accumulator width {bits}"))),
+    })
+}
+
+/// Partial results so far: one list of partial sums per additive output, one running max per min/max.
+pub struct Executor {
+    plan: Plan,
+    layout: Vec<Kind>,
+    sums: Vec<Vec<Ct>>,       // per output (Count/Sum: 1 series; Hist: one per edge flattened below)
+    hist_sums: Vec<Vec<Vec<Ct>>>, // per output, per edge, partials
+    extrema: Vec<Option<Ct>>, // per output (Min: max of complements, Max: max)
+    records: u64,
+}
+
+thread_local! {
+    /// The key id installed as this rayon worker's tfhe-rs server key (installed once, never
+    /// swapped inside a job: see runtime.rs on nested borrows).
+    static INSTALLED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// Installs `sk` on every worker of the global pool that does not already hold it.
+fn install_on_workers(sk: &ServerKey) {
+    let id = sk.tag().data().to_vec();
+    rayon::broadcast(|_| {
+        let needed = INSTALLED.with(|i| i.borrow().as_deref() != Some(id.as_slice()));
+        if needed {
+            tfhe::set_server_key(sk.clone());
+            INSTALLED.with(|i| *i.borrow_mut() = Some(id.clone()));
+        }
+    });
+}
+
+impl Executor {
+    pub fn new(plan: Plan) -> Result<Executor> {
+        let layout = plan.layout.iter().map(|&c| Kind::from_code(c)).collect::<Result<Vec<_>>>()?;
+        if !matches!(plan.outputs.first(), Some(Output::Count { .. })) {
+            return Err(Error::invalid("the first output of a plan must be the count"));
+        }
+        check_pred(&plan.predicate, &layout)?;
+        for o in &plan.outputs {
+            match o {
+                Output::Count { bits } => {
+                    kind_for_bits(*bits)?;
+                }
+                Output::Sum { slot, bits } | Output::Min { slot, bits } | Output::Max { slot, bits } => {
+                    kind_for_bits(*bits)?;
+                    check_slot(*slot, &layout, false)?;
+                }
+                Output::Hist { slot, bits, edges } => {
+                    kind_for_bits(*bits)?;
+                    check_slot(*slot, &layout, false)?;
+                    if edges.len() < 2 {
+                        return Err(Error::invalid("a histogram needs at least two edges"));
+                    }
+                }
+            }
+        }
+        let n = plan.outputs.len();
+        Ok(Executor {
+            hist_sums: plan
+                .outputs
+                .iter()
+                .map(|o| match o {
+                    Output::Hist { edges, .. } => (0..edges.len()).map(|_| Vec::new()).collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+            sums: (0..n).map(|_| Vec::new()).collect(),
+            extrema: (0..n).map(|_| None).collect(),
+            plan,
+            layout,
+            records: 0,
+        })
+    }
+
+    /// Adds the records at `slots` of one compact list (a vault chunk).
+    pub fn feed(&mut self, sk: &ServerKey, list_bytes: &[u8], slots: &[usize]) -> Result<()> {
+        let list = compact_list::deserialize(list_bytes)?;
+        let kinds = compact_list::kinds(&list)?;
+        let per = self.layout.len();
+        if kinds.len() % per != 0 || kinds.chunks(per).any(|r| r != self.layout.as_slice()) {
+            return Err(Error::mismatch("a vault chunk does not have the schema's record layout"));
+        }
+        params_check(sk, &list)?;
+        let cts = compact_list::expand(&list)?;
+        let n_rec = kinds.len() / per;
+        if let Some(&bad) = slots.iter().find(|&&s| s >= n_rec) {
+            return Err(Error::invalid(format!("slot {bad} is outside a chunk of {n_rec} records")));
+        }
+        install_on_workers(sk);
+        // Per record, in parallel: the predicate once, then every output's contribution.
+        let contributions: Vec<Vec<Contribution>> = slots
+            .par_iter()
+            .map(|&s| self.record(&cts[s * per..(s + 1) * per]))
+            .collect::<Result<Vec<_>>>()?;
+        // Per output: one deferred-carry sum (additive) or a max tree (extrema) for the chunk.
+        let outputs = self.plan.outputs.clone();
+        for (o, out) in outputs.iter().enumerate() {
+            match out {
+                Output::Count { .. } | Output::Sum { .. } => {
+                    let terms: Vec<&Ct> = contributions.iter().map(|c| c[o].single()).collect();
+                    self.sums[o].push(ops::sum(&terms)?);
+                }
+                Output::Hist { edges, .. } => {
+                    for e in 0..edges.len() {
+                        let terms: Vec<&Ct> = contributions.iter().map(|c| &c[o].many()[e]).collect();
+                        self.hist_sums[o][e].push(ops::sum(&terms)?);
+                    }
+                }
+                Output::Min { .. } | Output::Max { .. } => {
+                    let mut terms: Vec<Ct> = contributions.iter().map(|c| clone_ct(c[o].single())).collect();
+                    if let Some(prev) = self.extrema[o].take() {
+                        terms.push(prev);
+                    }
+                    self.extrema[o] = Some(max_tree(terms)?);
+                }
+            }
+        }
+        self.records += slots.len() as u64;
+        Ok(())
+    }
+
+    fn record(&self, values: &[Ct]) -> Result<Vec<Contribution>> {
+        let cond = eval(&self.plan.predicate, values)?;
+        let mut out = Vec::with_capacity(self.plan.outputs.len());
+        for o in &self.plan.outputs {
+            out.push(match o {
+                Output::Count { bits } => Contribution::One(ops::cast(&Ct::Bool(cond.clone()), kind_for_bits(*bits)?)?),
+                Output::Sum { slot, bits } => {
+                    let z = if_then_zero(&cond, &values[*slot])?;
+                    Contribution::One(ops::cast(&z, kind_for_bits(*bits)?)?)
+                }
+                Output::Max { slot, bits } => {
+                    let z = if_then_zero(&cond, &values[*slot])?;
+                    Contribution::One(ops::cast(&z, kind_for_bits(*bits)?)?)
+                }
+                Output::Min { slot, bits } => {
+                    // min x = !max(!x) at the output width; filtered-out records contribute 0 = !max.
+                    let wide = ops::cast(&values[*slot], kind_for_bits(*bits)?)?;
+                    let z = if_then_zero(&cond, &ops::not(&wide)?)?;
+                    Contribution::One(z)
+                }
+                Output::Hist { slot, edges, bits } => {
+                    let k = kind_for_bits(*bits)?;
+                    let mut flags = Vec::with_capacity(edges.len());
+                    for &e in edges {
+                        let ge = ge_scalar(&values[*slot], e)?;
+                        let both = match ge {
+                            None => cond.clone(),
+                            Some(Some(b)) => &cond & &b,
+                            Some(None) => FheBool::encrypt_trivial(false),
+                        };
+                        flags.push(ops::cast(&Ct::Bool(both), k)?);
+                    }
+                    Contribution::Many(flags)
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Final outputs, in plan order (histograms expand to one output per bucket), with small-cell
+    /// suppression applied homomorphically.
+    pub fn finish(&mut self, sk: &ServerKey) -> Result<Vec<Ct>> {
+        let _ = sk;
+        let outputs = self.plan.outputs.clone();
+        let mut raw: Vec<Ct> = Vec::new();
+        let mut count: Option<Ct> = None;
+        for (o, out) in outputs.iter().enumerate() {
+            match out {
+                Output::Count { bits } | Output::Sum { bits, .. } => {
+                    let k = kind_for_bits(*bits)?;
+                    let v = match self.sums[o].len() {
+                        0 => ops::trivial(k, 0)?,
+                        _ => ops::sum(&self.sums[o].iter().collect::<Vec<_>>())?,
+                    };
+                    if o == 0 {
+                        count = Some(clone_ct(&v));
+                    }
+                    raw.push(v);
+                }
+                Output::Max { bits, .. } => {
+                    let k = kind_for_bits(*bits)?;
+                    raw.push(match self.extrema[o].take() {
+                        Some(v) => v,
+                        None => ops::trivial(k, 0)?,
+                    });
+                }
+                Output::Min { bits, .. } => {
+                    let k = kind_for_bits(*bits)?;
+                    let m = match self.extrema[o].take() {
+                        Some(v) => v,
+                        None => ops::trivial(k, 0)?,
+                    };
+                    raw.push(ops::not(&m)?);
+                }
+                Output::Hist { edges, bits, .. } => {
+                    let k = kind_for_bits(*bits)?;
+                    let mut cumulative = Vec::with_capacity(edges.len());
+                    for e in 0..edges.len() {
+                        cumulative.push(match self.hist_sums[o][e].len() {
+                            0 => ops::trivial(k, 0)?,
+                            _ => ops::sum(&self.hist_sums[o][e].iter().collect::<Vec<_>>())?,
+                        });
+                    }
+                    for b in 0..edges.len() - 1 {
+                        raw.push(ops::binary(1, &cumulative[b], &cumulative[b + 1])?); // SUB
+                    }
+                }
+            }
+        }
+        let count = count.ok_or_else(|| Error::internal("no count output"))?;
+        // Suppression: the whole cohort smaller than k hides everything; a histogram bucket
+        // smaller than k hides that bucket.
+        let small = bool_of(ops::compare_scalar(2, &count, self.plan.min_cohort)?)?; // LT
+        let mut out = Vec::with_capacity(raw.len());
+        let mut i = 0;
+        for o in &outputs {
+            match o {
+                Output::Hist { edges, .. } => {
+                    for _ in 0..edges.len() - 1 {
+                        let bucket = &raw[i];
+                        let small_bucket = bool_of(ops::compare_scalar(2, bucket, self.plan.min_cohort)?)?;
+                        let hide = &small | &small_bucket;
+                        out.push(suppress(&hide, bucket)?);
+                        i += 1;
+                    }
+                }
+                _ => {
+                    out.push(suppress(&small, &raw[i])?);
+                    i += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+enum Contribution {
+    One(Ct),
+    Many(Vec<Ct>),
+}
+
+impl Contribution {
+    fn single(&self) -> &Ct {
+        match self {
+            Contribution::One(c) => c,
+            Contribution::Many(v) => &v[0],
+        }
+    }
+    fn many(&self) -> &[Ct] {
+        match self {
+            Contribution::One(c) => std::slice::from_ref(c),
+            Contribution::Many(v) => v,
+        }
+    }
+}
+
+fn clone_ct(c: &Ct) -> Ct {
+    match c {
+        Ct::Bool(x) => Ct::Bool(x.clone()),
+        Ct::U8(x) => Ct::U8(x.clone()),
+        Ct::U16(x) => Ct::U16(x.clone()),
+        Ct::U32(x) => Ct::U32(x.clone()),
+        Ct::U64(x) => Ct::U64(x.clone()),
+    }
+}
+
+fn bool_of(c: Ct) -> Result<FheBool> {
+    match c {
+        Ct::Bool(b) => Ok(b),
+        _ => Err(Error::internal("expected a boolean")),
+    }
+}
+
+/// Replaces `v` by the all-ones marker of its width when `hide` is true.
+fn suppress(hide: &FheBool, v: &Ct) -> Result<Ct> {
+    let marker = ops::trivial(v.kind(), if v.kind().bits() == 64 { u64::MAX } else { (1u64 << v.kind().bits()) - 1 })?;
+    ops::select(&Ct::Bool(hide.clone()), &marker, v)
+}
+
+fn if_then_zero(cond: &FheBool, v: &Ct) -> Result<Ct> {
+    Ok(match v {
+        Ct::Bool(x) => Ct::Bool(cond & x),
+        Ct::U8(x) => Ct::U8(cond.if_then_zero(x)),
+        Ct::U16(x) => Ct::U16(cond.if_then_zero(x)),
+        Ct::U32(x) => Ct::U32(cond.if_then_zero(x)),
+        Ct::U64(x) => Ct::U64(cond.if_then_zero(x)),
+    })
+}
+
+/// x >= e: None when always true (e = 0), Some(None) when always false (e above the type's max).
+fn ge_scalar(x: &Ct, e: u64) -> Result<Option<Option<FheBool>>> {
+    if e == 0 {
+        return Ok(None);
+    }
+    if x.kind().check_value(e).is_err() {
+        return Ok(Some(None));
+    }
+    Ok(Some(Some(bool_of(ops::compare_scalar(5, x, e)?)?)))
+}
+
+fn max_tree(mut terms: Vec<Ct>) -> Result<Ct> {
+    while terms.len() > 1 {
+        let pairs: Vec<(Ct, Option<Ct>)> = {
+            let mut v = Vec::new();
+            let mut it = terms.into_iter();
+            while let Some(a) = it.next() {
+                v.push((a, it.next()));
+            }
+            v
+        };
+        terms = pairs
+            .into_par_iter()
+            .map(|(a, b)| match b {
+                Some(b) => ops::binary(4, &a, &b), // MAX
+                None => Ok(a),
+            })
+            .collect::<Result<Vec<_>>>()?;
+    }
+    terms.pop().ok_or_else(|| Error::internal("max of nothing"))
+}
+
+fn check_slot(slot: usize, layout: &[Kind], boolean: bool) -> Result<()> {
+    let k = layout.get(slot).ok_or_else(|| Error::invalid(format!("slot {slot} is outside the record layout")))?;
+    if boolean != (*k == Kind::Bool) && !boolean {
+        return Err(Error::invalid(format!("slot {slot} is a boolean; a number is needed")));
+    }
+    Ok(())
+}
+
+fn check_pred(p: &Pred, layout: &[Kind]) -> Result<()> {
+    match p {
+        Pred::True => Ok(()),
+        Pred::Cmp { slot, c, .. } | Pred::Between { slot, lo: c, .. } => {
+            let k = layout.get(*slot).ok_or_else(|| Error::invalid(format!("slot {slot} is outside the record layout")))?;
+            k.check_value(*c).map(|_| ())
+        }
+        Pred::In { slot, values } => {
+            let k = layout.get(*slot).ok_or_else(|| Error::invalid(format!("slot {slot} is outside the record layout")))?;
+            values.iter().try_for_each(|v| k.check_value(*v).map(|_| ()))
+        }
+        Pred::And { args } | Pred::Or { args } => args.iter().try_for_each(|a| check_pred(a, layout)),
+        Pred::Not { arg } => check_pred(arg, layout),
+    }
+}
+
+fn cmp_code(cmp: &str) -> Result<i32> {
+    Ok(match cmp {
+        "eq" => 0,
+        "ne" => 1,
+        "lt" => 2,
+        "le" => 3,
+        "gt" => 4,
+        "ge" => 5,
+        other => return Err(Error::invalid(format!("unknown comparison '{other}'"))),
+    })
+}
+
+fn eval(p: &Pred, values: &[Ct]) -> Result<FheBool> {
+    Ok(match p {
+        Pred::True => FheBool::encrypt_trivial(true),
+        Pred::Cmp { cmp, slot, c } => bool_of(ops::compare_scalar(cmp_code(cmp)?, &values[*slot], *c)?)?,
+        Pred::Between { slot, lo, hi } => {
+            let a = bool_of(ops::compare_scalar(5, &values[*slot], *lo)?)?;
+            let b = bool_of(ops::compare_scalar(3, &values[*slot], *hi)?)?;
+            &a & &b
+        }
+        Pred::In { slot, values: vs } => {
+            let mut acc: Option<FheBool> = None;
+            for v in vs {
+                let e = bool_of(ops::compare_scalar(0, &values[*slot], *v)?)?;
+                acc = Some(match acc {
+                    None => e,
+                    Some(a) => &a | &e,
+                });
+            }
+            acc.unwrap_or_else(|| FheBool::encrypt_trivial(false))
+        }
+        Pred::And { args } => {
+            let mut acc = eval(&args[0], values)?;
+            for a in &args[1..] {
+                acc = &acc & &eval(a, values)?;
+            }
+            acc
+        }
+        Pred::Or { args } => {
+            let mut acc = eval(&args[0], values)?;
+            for a in &args[1..] {
+                acc = &acc | &eval(a, values)?;
+            }
+            acc
+        }
+        Pred::Not { arg } => !eval(arg, values)?,
+    })
+}
+
+fn params_check(sk: &ServerKey, list: &tfhe::CompactCiphertextList) -> Result<()> {
+    crate::params::check_same_key("vault chunk", list.tag(), "server key", sk.tag())
+}
+
+// ---- JNI ----
+
+/// # Safety
+/// `h` must be a live executor handle.
+unsafe fn get<'a>(h: jlong) -> Result<&'a mut Executor> {
+    let ptr = h as *mut Executor;
+    if ptr.is_null() {
+        return Err(Error::invalid("query executor handle is null (closed?)"));
+    }
+    Ok(unsafe { &mut *ptr })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeCreate<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    plan: JString<'l>,
+) -> jlong {
+    entry(&mut env, |env| {
+        let text: String = plan.try_to_string(env)?;
+        let plan: Plan = serde_json::from_str(&text).map_err(|e| Error::invalid(format!("bad query plan: {e}")))?;
+        Ok(handle::into_handle(Executor::new(plan)?))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
+    entry(&mut env, |_| {
+        unsafe { handle::free::<Executor>(h) };
+        Ok(())
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeFeed<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    sk: jlong,
+    list: JByteArray<'l>,
+    slots: JIntArray<'l>,
+) {
+    entry(&mut env, |env| {
+        let ex = unsafe { get(h) }?;
+        let sk = unsafe { server_key::get(sk) }?;
+        let bytes = env.convert_byte_array(&list)?;
+        let mut s = vec![0; slots.len(env)?];
+        slots.get_region(env, 0, &mut s)?;
+        let slots: Vec<usize> = s.into_iter().map(|x| x.max(0) as usize).collect();
+        runtime::compute(&sk.key, || ex.feed(&sk.key, &bytes, &slots))
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeFinish<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    sk: jlong,
+) -> JLongArray<'l> {
+    entry(&mut env, |env| {
+        let ex = unsafe { get(h) }?;
+        let sk = unsafe { server_key::get(sk) }?;
+        let outs = runtime::compute(&sk.key, || ex.finish(&sk.key))?;
+        let hs: Vec<jlong> = outs.into_iter().map(handle::into_handle).collect();
+        let arr = env.new_long_array(hs.len())?;
+        arr.set_region(env, 0, &hs)?;
+        Ok(arr)
+    })
+}
+
+/// Records fed so far.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeRecords<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> jlong {
+    entry(&mut env, |_| Ok(unsafe { get(h) }?.records as jlong))
+}
