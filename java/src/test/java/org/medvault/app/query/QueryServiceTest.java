@@ -1,0 +1,238 @@
+package org.medvault.app.query;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.medvault.app.AtomicFiles;
+import org.medvault.app.Progress;
+import org.medvault.app.keys.SecretKeyFile;
+import org.medvault.app.vault.InputFormat;
+import org.medvault.app.vault.VaultSchema;
+import org.medvault.app.vault.VaultService;
+import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompactPublicKey;
+import org.medvault.fhe.CompressedServerKey;
+import org.medvault.fhe.FheConfig;
+import org.medvault.query.ClearEvaluator;
+import org.medvault.query.QueryException;
+import org.medvault.query.QueryPlan;
+
+/**
+ * Encrypted queries against the clear reference evaluator, on a small real vault: generated
+ * queries over every aggregate and operator, suppression at k−1 and k, and empty cohorts.
+ */
+class QueryServiceTest {
+    static final Path EXAMPLES = Path.of(System.getProperty("user.dir"), "examples");
+    static final char[] PASS = "query test passphrase".toCharArray();
+    static final int K = 3;
+
+    @TempDir
+    static Path tmp;
+    static Path keyDir;
+    static Path schemaFile;
+    static VaultSchema schema;
+    static ClientKey ck;
+    static final QueryService queries = new QueryService(Progress.NONE);
+    static final VaultService vaults = new VaultService(Progress.NONE);
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        keyDir = tmp.resolve("keys");
+        Files.createDirectories(keyDir);
+        ck = ClientKey.generate(FheConfig.defaults());
+        try (CompactPublicKey pk = ck.compactPublicKey(); CompressedServerKey sk = ck.compressedServerKey()) {
+            Files.write(keyDir.resolve("public.key"), pk.serialize());
+            Files.write(keyDir.resolve("server.key"), sk.serialize());
+        }
+        Files.write(keyDir.resolve("client.key"), SecretKeyFile.seal("client-key", ck.keyId(), ck.serialize(), PASS));
+        // The example schema with a small k, so small test cohorts show both sides of suppression.
+        schemaFile = tmp.resolve("schema.json");
+        Files.writeString(schemaFile, Files.readString(EXAMPLES.resolve("schema.json")).replace("\"minCohort\": 11", "\"minCohort\": " + K));
+        schema = VaultSchema.parse(Files.readAllBytes(schemaFile), "schema.json");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        ck.close();
+    }
+
+    static List<Map<String, String>> rows(List<String> csvLines) {
+        String[] header = csvLines.get(0).split(",");
+        List<Map<String, String>> out = new ArrayList<>();
+        for (String line : csvLines.subList(1, csvLines.size())) {
+            String[] cells = line.split(",", -1);
+            Map<String, String> m = new LinkedHashMap<>();
+            for (int i = 0; i < header.length; i++) {
+                m.put(header[i], cells[i]);
+            }
+            out.add(m);
+        }
+        return out;
+    }
+
+    static Path vault(String name, List<String> csvLines) throws IOException {
+        Path csv = tmp.resolve(name + ".csv");
+        Files.write(csv, csvLines);
+        Path v = tmp.resolve(name + ".db");
+        vaults.init(schemaFile, keyDir.resolve("public.key"), v);
+        vaults.encrypt(v, csv, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+        return v;
+    }
+
+    static List<QueryPlan.Statistic> encrypted(Path vault, String query) {
+        Path out = tmp.resolve("r-" + Integer.toHexString(query.hashCode()) + ".mvr");
+        QueryService.RunResult r = queries.run(vault, keyDir, query, out);
+        assertTrue(r.pbs() > 0 || r.records() == 0);
+        return queries.decrypt(out, keyDir, PASS).statistics();
+    }
+
+    static void assertSame(List<QueryPlan.Statistic> expected, List<QueryPlan.Statistic> actual, String query) {
+        assertEquals(expected.size(), actual.size(), query);
+        for (int i = 0; i < expected.size(); i++) {
+            QueryPlan.Statistic e = expected.get(i);
+            QueryPlan.Statistic a = actual.get(i);
+            String what = query + " → " + e.label();
+            assertEquals(e.label(), a.label(), what);
+            assertEquals(e.suppressed(), a.suppressed(), what + " suppressed");
+            if (e.buckets() != null) {
+                assertEquals(e.buckets(), a.buckets(), what);
+            } else if (e.value() == null || a.value() == null) {
+                assertEquals(e.value(), a.value(), what);
+            } else {
+                BigDecimal x = new BigDecimal(e.value());
+                BigDecimal y = new BigDecimal(a.value());
+                assertTrue(x.subtract(y).abs().compareTo(x.abs().multiply(new BigDecimal("1e-5")).add(new BigDecimal("1e-9"))) <= 0,
+                        what + ": clear " + e.value() + " vs encrypted " + a.value());
+            }
+        }
+    }
+
+    @Test
+    void generatedQueriesMatchTheClearReference() throws IOException {
+        List<String> lines = Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 13); // 12 records
+        Path v = vault("generated", lines);
+        List<Map<String, String>> clear = rows(lines);
+        Random rnd = new Random(7);
+        String[] aggs = {"count(*)", "sum(bp_sys)", "avg(bmi)", "var(glucose)", "min(age)", "max(bp_dia)", "avg(hba1c)",
+            "sum(ldl)", "histogram(age, 20, 100, 4)", "var(age)", "max(bmi)", "min(ldl)"};
+        String[] atoms = {"age >= 50", "age < 65", "sex = 2", "sex != 1", "bmi BETWEEN 22.5 AND 30", "diabetic", "NOT smoker",
+            "diagnosis IN ('E11', 'I10', none)", "bp_sys > 130", "glucose <= 6.0", "hba1c = 5.5", "bp_dia NOT BETWEEN 70 AND 80",
+            "diagnosis NOT IN ('E11')", "smoker = false", "ldl >= 2.5"};
+        int n = 16;
+        for (int q = 0; q < n; q++) {
+            StringBuilder sb = new StringBuilder("SELECT count(*)");
+            sb.append(", ").append(aggs[(q * 5 + rnd.nextInt(3)) % aggs.length]);
+            if (q % 4 == 0) {
+                sb.append(", ").append(aggs[rnd.nextInt(aggs.length)]);
+            }
+            if (q % 5 != 4) {
+                sb.append(" WHERE ").append(atoms[rnd.nextInt(atoms.length)]);
+                if (q % 3 != 0) {
+                    sb.append(rnd.nextBoolean() ? " AND " : " OR ").append(atoms[rnd.nextInt(atoms.length)]);
+                }
+                if (q % 7 == 1) {
+                    sb.append(" AND (").append(atoms[rnd.nextInt(atoms.length)]).append(" OR ").append(atoms[rnd.nextInt(atoms.length)]).append(")");
+                }
+            }
+            String query = sb.toString();
+            assertSame(ClearEvaluator.evaluate(schema, query, clear), encrypted(v, query), query);
+        }
+    }
+
+    @Test
+    void suppressionAtTheBoundaryAndEmptyCohorts() throws IOException {
+        String header = Files.readAllLines(EXAMPLES.resolve("patients.csv")).get(0);
+        List<String> lines = new ArrayList<>(List.of(header));
+        // K−1 = 2 patients aged 90, K = 3 aged 80, the rest younger.
+        int[] ages = {90, 90, 80, 80, 80, 30, 31};
+        for (int i = 0; i < ages.length; i++) {
+            lines.add("b" + i + "," + ages[i] + ",2,25.0,120,80,5.0,5.5,3.0,none,false,false");
+        }
+        Path v = vault("boundary", lines);
+        List<Map<String, String>> clear = rows(lines);
+        String[] qs = {
+            "SELECT count(*), avg(bp_sys), min(age) WHERE age >= 90",          // k−1: everything suppressed
+            "SELECT count(*), avg(bp_sys), max(age) WHERE age BETWEEN 80 AND 89", // exactly k: released
+            "SELECT count(*), sum(bmi), var(age) WHERE age > 100",              // empty: suppressed, not 0
+            "SELECT histogram(age, 30, 100, 7) WHERE age >= 0",                 // per-bucket suppression
+        };
+        for (String q : qs) {
+            List<QueryPlan.Statistic> expected = ClearEvaluator.evaluate(schema, q, clear);
+            List<QueryPlan.Statistic> actual = encrypted(v, q);
+            assertSame(expected, actual, q);
+        }
+        List<QueryPlan.Statistic> kMinus1 = encrypted(v, qs[0]);
+        assertTrue(kMinus1.stream().allMatch(QueryPlan.Statistic::suppressed), "a cohort of k−1 reveals nothing, not even its size");
+        List<QueryPlan.Statistic> k = encrypted(v, qs[1]);
+        assertEquals("3", k.get(0).value());
+        assertEquals("80", k.get(2).value());
+        List<QueryPlan.Statistic> hist = encrypted(v, qs[3]);
+        List<QueryPlan.Bucket> buckets = hist.get(0).buckets();
+        assertEquals(7, buckets.size());
+        assertEquals("3", buckets.get(5).count(), "[80, 90) holds exactly k");
+        assertTrue(buckets.get(6).suppressed(), "[90, 100) holds k−1");
+        assertTrue(buckets.get(0).suppressed(), "[30, 40) holds 2");
+    }
+
+    @Test
+    void invalidQueriesFailBeforeAnyFheWork() throws IOException {
+        Path v = vault("invalid", Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 3));
+        String[][] bad = {
+            {"SELECT count(*) WHERE weight > 3", "unknown field 'weight'"},
+            {"SELECT count(*) WHERE age > 500", "out of range"},
+            {"SELECT avg(diagnosis)", "not a number"},
+            {"SELECT count(*) WHERE sex > 1", "needs a number"},
+            {"SELECT count(*) WHERE bmi = 22.55", "decimal"},
+            {"SELECT count(*) WHERE diagnosis = 'X99'", "unknown code"},
+            {"SELECT count(*) WHERE age >", "expected a constant"},
+            {"SELECT median(age)", "expected an aggregate"},
+            {"SELECT histogram(age, 0, 100, 3)", "divisible"},
+            {"SELECT count(*) WHERE age > 3 age", "expected"},
+        };
+        for (String[] b : bad) {
+            QueryException e = assertThrows(QueryException.class, () -> queries.plan(v, b[0]), b[0]);
+            assertTrue(e.getMessage().contains(b[1]), b[0] + " → " + e.getMessage());
+            assertTrue(e.describe(b[0]).contains("^"), "points at the position");
+            Path out = tmp.resolve("never.mvr");
+            assertThrows(QueryException.class, () -> queries.run(v, keyDir, b[0], out));
+            assertTrue(!Files.exists(out), "nothing written");
+        }
+    }
+
+    @Test
+    void resultFileCarriesItsProvenance() throws IOException {
+        Path v = vault("prov", Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 5));
+        Path out = tmp.resolve("prov.mvr");
+        String q = "SELECT count(*) WHERE age >= 18";
+        queries.run(v, keyDir, q, out);
+        QueryService.ResultInfo info = queries.info(out);
+        assertEquals(q, info.query());
+        assertEquals(ck.keyId(), info.keyId());
+        assertEquals(vaults.info(v).digest(), info.vaultDigest());
+        assertEquals(4, info.records());
+        assertNotNull(info.created());
+        byte[] bytes = Files.readAllBytes(out);
+        Path cut = tmp.resolve("cut.mvr");
+        Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 10));
+        assertThrows(org.medvault.app.UserException.class, () -> queries.info(cut));
+        assertTrue(new String(bytes, StandardCharsets.ISO_8859_1).startsWith("MEDVAULT-RESULT v1\n"));
+        AtomicFiles.read(out, "result");
+    }
+}
