@@ -27,9 +27,11 @@ use crate::{compact_list, handle, runtime, server_key};
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Pred {
     True,
-    Cmp { cmp: String, slot: usize, c: u64 },
-    Between { slot: usize, lo: u64, hi: u64 },
-    In { slot: usize, values: Vec<u64> },
+    /// `bits`: the field's values fit this many bits (even), so the comparison may run on a
+    /// narrower type: fewer blocks, fewer bootstraps. 0 = the stored width.
+    Cmp { cmp: String, slot: usize, c: u64, #[serde(default)] bits: u32 },
+    Between { slot: usize, lo: u64, hi: u64, #[serde(default)] bits: u32 },
+    In { slot: usize, values: Vec<u64>, #[serde(default)] bits: u32 },
     And { args: Vec<Pred> },
     Or { args: Vec<Pred> },
     Not { arg: Box<Pred> },
@@ -189,35 +191,39 @@ impl Executor {
 
     fn record(&self, values: &[Ct]) -> Result<Vec<Contribution>> {
         let cond = eval(&self.plan.predicate, values)?;
+        // cond ? x : 0 per slot, computed once and shared: max(x) reduces it, and a histogram
+        // threshold on it needs no AND (x·cond >= e  <=>  cond AND x >= e, for e > 0).
+        let mut masked: Vec<Option<Ct>> = (0..values.len()).map(|_| None).collect();
+        let mut masked_of = |slot: usize| -> Result<Ct> {
+            if masked[slot].is_none() {
+                masked[slot] = Some(if_then_zero(&cond, &values[slot])?);
+            }
+            Ok(clone_ct(masked[slot].as_ref().expect("set above")))
+        };
         let mut out = Vec::with_capacity(self.plan.outputs.len());
         for o in &self.plan.outputs {
             out.push(match o {
                 Output::Count { bits } => Contribution::One(ops::cast(&Ct::Bool(cond.clone()), kind_for_bits(*bits)?)?),
-                Output::Sum { slot, bits } => {
-                    let z = if_then_zero(&cond, &values[*slot])?;
-                    Contribution::One(ops::cast(&z, kind_for_bits(*bits)?)?)
-                }
-                Output::Max { slot, bits } => {
-                    let z = if_then_zero(&cond, &values[*slot])?;
-                    Contribution::One(ops::cast(&z, kind_for_bits(*bits)?)?)
+                Output::Sum { slot, bits } | Output::Max { slot, bits } => {
+                    Contribution::One(ops::cast(&masked_of(*slot)?, kind_for_bits(*bits)?)?)
                 }
                 Output::Min { slot, bits } => {
                     // min x = !max(!x) at the output width; filtered-out records contribute 0 = !max.
                     let wide = ops::cast(&values[*slot], kind_for_bits(*bits)?)?;
-                    let z = if_then_zero(&cond, &ops::not(&wide)?)?;
-                    Contribution::One(z)
+                    Contribution::One(if_then_zero(&cond, &ops::not(&wide)?)?)
                 }
                 Output::Hist { slot, edges, bits } => {
                     let k = kind_for_bits(*bits)?;
                     let mut flags = Vec::with_capacity(edges.len());
                     for &e in edges {
-                        let ge = ge_scalar(&values[*slot], e)?;
-                        let both = match ge {
-                            None => cond.clone(),
-                            Some(Some(b)) => &cond & &b,
-                            Some(None) => FheBool::encrypt_trivial(false),
+                        let flag = if e == 0 {
+                            cond.clone()
+                        } else if values[*slot].kind().check_value(e).is_err() {
+                            FheBool::encrypt_trivial(false)
+                        } else {
+                            bool_of(ops::compare_scalar(5, &masked_of(*slot)?, e)?)?
                         };
-                        flags.push(ops::cast(&Ct::Bool(both), k)?);
+                        flags.push(ops::cast(&Ct::Bool(flag), k)?);
                     }
                     Contribution::Many(flags)
                 }
@@ -356,17 +362,6 @@ fn if_then_zero(cond: &FheBool, v: &Ct) -> Result<Ct> {
     })
 }
 
-/// x >= e: None when always true (e = 0), Some(None) when always false (e above the type's max).
-fn ge_scalar(x: &Ct, e: u64) -> Result<Option<Option<FheBool>>> {
-    if e == 0 {
-        return Ok(None);
-    }
-    if x.kind().check_value(e).is_err() {
-        return Ok(Some(None));
-    }
-    Ok(Some(Some(bool_of(ops::compare_scalar(5, x, e)?)?)))
-}
-
 fn max_tree(mut terms: Vec<Ct>) -> Result<Ct> {
     while terms.len() > 1 {
         let pairs: Vec<(Ct, Option<Ct>)> = {
@@ -397,19 +392,92 @@ fn check_slot(slot: usize, layout: &[Kind], boolean: bool) -> Result<()> {
 }
 
 fn check_pred(p: &Pred, layout: &[Kind]) -> Result<()> {
+    let fits = |slot: usize, bits: u32, c: u64| -> Result<()> {
+        let k = layout.get(slot).ok_or_else(|| Error::invalid(format!("slot {slot} is outside the record layout")))?;
+        k.check_value(c)?;
+        if bits != 0 && bits < 64 && c >= (1u64 << bits) {
+            return Err(Error::invalid(format!("constant {c} does not fit the {bits} bits declared for slot {slot}")));
+        }
+        Ok(())
+    };
     match p {
         Pred::True => Ok(()),
-        Pred::Cmp { slot, c, .. } | Pred::Between { slot, lo: c, .. } => {
-            let k = layout.get(*slot).ok_or_else(|| Error::invalid(format!("slot {slot} is outside the record layout")))?;
-            k.check_value(*c).map(|_| ())
+        Pred::Cmp { slot, c, bits, .. } => fits(*slot, *bits, *c),
+        Pred::Between { slot, lo, hi, bits } => {
+            fits(*slot, *bits, *lo)?;
+            fits(*slot, *bits, *hi)
         }
-        Pred::In { slot, values } => {
-            let k = layout.get(*slot).ok_or_else(|| Error::invalid(format!("slot {slot} is outside the record layout")))?;
-            values.iter().try_for_each(|v| k.check_value(*v).map(|_| ()))
-        }
+        Pred::In { slot, values, bits } => values.iter().try_for_each(|v| fits(*slot, *bits, *v)),
         Pred::And { args } | Pred::Or { args } => args.iter().try_for_each(|a| check_pred(a, layout)),
         Pred::Not { arg } => check_pred(arg, layout),
     }
+}
+
+/// A field value truncated to `bits` (even, 2..=14) when that is narrower than its stored type:
+/// the dropped blocks encrypt zeros for every value the codec accepts, and truncation is free.
+enum Narrow {
+    Wide(Ct),
+    U2(tfhe::FheUint2),
+    U4(tfhe::FheUint4),
+    U6(tfhe::FheUint6),
+    U10(tfhe::FheUint10),
+    U12(tfhe::FheUint12),
+    U14(tfhe::FheUint14),
+}
+
+fn narrow(x: &Ct, bits: u32) -> Result<Narrow> {
+    if bits == 0 || bits >= x.kind().bits() || matches!(x, Ct::Bool(_)) {
+        return Ok(Narrow::Wide(clone_ct(x)));
+    }
+    if bits == 8 {
+        return Ok(Narrow::Wide(ops::cast(x, Kind::U8)?));
+    }
+    macro_rules! cut {
+        ($variant:ident, $t:ty) => {
+            Narrow::$variant(match x {
+                Ct::U8(v) => <$t>::cast_from(v.clone()),
+                Ct::U16(v) => <$t>::cast_from(v.clone()),
+                Ct::U32(v) => <$t>::cast_from(v.clone()),
+                Ct::U64(v) => <$t>::cast_from(v.clone()),
+                Ct::Bool(_) => unreachable!("booleans are never narrowed"),
+            })
+        };
+    }
+    Ok(match bits {
+        2 => cut!(U2, tfhe::FheUint2),
+        4 => cut!(U4, tfhe::FheUint4),
+        6 => cut!(U6, tfhe::FheUint6),
+        10 => cut!(U10, tfhe::FheUint10),
+        12 => cut!(U12, tfhe::FheUint12),
+        14 => cut!(U14, tfhe::FheUint14),
+        _ => Narrow::Wide(clone_ct(x)),
+    })
+}
+
+fn narrow_cmp(op: i32, x: &Narrow, c: u64) -> Result<FheBool> {
+    macro_rules! cmp {
+        ($v:expr, $s:ty) => {{
+            let c = <$s>::try_from(c).map_err(|_| Error::invalid(format!("constant {c} does not fit the narrowed field")))?;
+            match op {
+                0 => $v.eq(c),
+                1 => $v.ne(c),
+                2 => $v.lt(c),
+                3 => $v.le(c),
+                4 => $v.gt(c),
+                5 => $v.ge(c),
+                other => return Err(Error::invalid(format!("unknown comparison code {other}"))),
+            }
+        }};
+    }
+    Ok(match x {
+        Narrow::Wide(w) => bool_of(ops::compare_scalar(op, w, c)?)?,
+        Narrow::U2(v) => cmp!(v, u8),
+        Narrow::U4(v) => cmp!(v, u8),
+        Narrow::U6(v) => cmp!(v, u8),
+        Narrow::U10(v) => cmp!(v, u16),
+        Narrow::U12(v) => cmp!(v, u16),
+        Narrow::U14(v) => cmp!(v, u16),
+    })
 }
 
 fn cmp_code(cmp: &str) -> Result<i32> {
@@ -427,16 +495,18 @@ fn cmp_code(cmp: &str) -> Result<i32> {
 fn eval(p: &Pred, values: &[Ct]) -> Result<FheBool> {
     Ok(match p {
         Pred::True => FheBool::encrypt_trivial(true),
-        Pred::Cmp { cmp, slot, c } => bool_of(ops::compare_scalar(cmp_code(cmp)?, &values[*slot], *c)?)?,
-        Pred::Between { slot, lo, hi } => {
-            let a = bool_of(ops::compare_scalar(5, &values[*slot], *lo)?)?;
-            let b = bool_of(ops::compare_scalar(3, &values[*slot], *hi)?)?;
+        Pred::Cmp { cmp, slot, c, bits } => narrow_cmp(cmp_code(cmp)?, &narrow(&values[*slot], *bits)?, *c)?,
+        Pred::Between { slot, lo, hi, bits } => {
+            let x = narrow(&values[*slot], *bits)?;
+            let a = narrow_cmp(5, &x, *lo)?;
+            let b = narrow_cmp(3, &x, *hi)?;
             &a & &b
         }
-        Pred::In { slot, values: vs } => {
+        Pred::In { slot, values: vs, bits } => {
+            let x = narrow(&values[*slot], *bits)?;
             let mut acc: Option<FheBool> = None;
             for v in vs {
-                let e = bool_of(ops::compare_scalar(0, &values[*slot], *v)?)?;
+                let e = narrow_cmp(0, &x, *v)?;
                 acc = Some(match acc {
                     None => e,
                     Some(a) => &a | &e,

@@ -17,6 +17,8 @@ public final class QueryPlanner {
     private final List<FheType<?>> layout;
     private final List<String> cost = new ArrayList<>();
     private double pbs;
+    /** Slots whose cond·x is already computed per record (shared by sums, max and histograms). */
+    private final java.util.Set<Integer> masked = new java.util.HashSet<>();
 
     private QueryPlanner(VaultSchema schema) {
         this.schema = schema;
@@ -71,9 +73,11 @@ public final class QueryPlanner {
                             if (f.maxStored() >= (bits == 64 ? Long.MAX_VALUE : (1L << bits) - 1)) {
                                 bits = Math.min(64, bits * 2); // keep the all-ones marker distinct from any value
                             }
-                            outputs.put(key, new QueryPlan.Output(key, a.function(), slotOf.get(f.name()), bits, null, f));
+                            int slot = slotOf.get(f.name());
+                            outputs.put(key, new QueryPlan.Output(key, a.function(), slot, bits, null, f));
                             int b = bits / 2;
-                            addCost(a.function() + "(" + f.name() + ")", b + (4.0 * b + 1));
+                            double zero = a.function().equals("max") ? maskCost(slot) : b;
+                            addCost(a.function() + "(" + f.name() + ") (zero-out + max tree)", zero + (4.0 * b + 1));
                         }
                         keys.add(key);
                     }
@@ -91,6 +95,15 @@ public final class QueryPlanner {
         cost.add(String.format(Locale.ROOT, "%-40s %6.1f PBS/record", what, perRecord));
     }
 
+    /** PBS to compute cond·x for a slot the first time (one per block); later uses are free. */
+    private double maskCost(int slot) {
+        if (!masked.add(slot)) {
+            return 0;
+        }
+        FheType<?> t = layout.get(slot);
+        return t == FheType.BOOL ? 1 : t.bits() / 2.0;
+    }
+
     private String sum(Map<String, QueryPlan.Output> outputs, String key, FieldSpec f, int slot, long maxTerm, long n, String kind) {
         if (!outputs.containsKey(key)) {
             double bound = (double) maxTerm * n;
@@ -100,7 +113,8 @@ public final class QueryPlanner {
             int bits = bitsFor(maxTerm * n);
             outputs.put(key, new QueryPlan.Output(key, kind, slot, bits, null, f));
             int blocks = layout.get(slot).bits() / 2;
-            addCost((kind.equals("sumsq") ? "Σx² " : "Σx ") + f.name() + " (zero-out + deferred-carry sum)", blocks * 1.67);
+            addCost((kind.equals("sumsq") ? "Σx² " : "Σx ") + f.name() + " (zero-out + deferred-carry sum)",
+                    maskCost(slot) + blocks * 0.67);
         }
         return key;
     }
@@ -132,7 +146,8 @@ public final class QueryPlanner {
             outputs.put(key, new QueryPlan.Output(key, "hist", slotOf.get(f.name()), countBits, edges, f));
             int b = f.storedType().bits() / 2;
             long real = edges.stream().filter(e -> e > 0).count();
-            addCost(a.label() + " (" + real + " thresholds)", real * (cmpCost(b, false) + 1 + 0.67));
+            addCost(a.label() + " (" + real + " thresholds on cond·x)",
+                    maskCost(slotOf.get(f.name())) + real * (cmpCost(b, false) + 0.67));
         }
         return key;
     }
@@ -230,7 +245,7 @@ public final class QueryPlanner {
                 default -> "ge";
             };
             addCost(f.name() + " " + c.op() + " " + c.value().text(), cmpCost(blocks(f), op.equals("eq") || op.equals("ne")));
-            return leaf("cmp", slotOf.get(f.name()), "cmp", op, "c", v);
+            return leaf("cmp", slotOf.get(f.name()), "cmp", op, "c", v, "bits", narrowBits(f));
         }
         if (p instanceof Ast.Between b) {
             FieldSpec f = field(b.field(), b.fieldPos());
@@ -244,7 +259,7 @@ public final class QueryPlanner {
                 throw new QueryException("BETWEEN bounds are reversed", b.lo().pos());
             }
             addCost(f.name() + " BETWEEN " + b.lo().text() + " AND " + b.hi().text(), 2 * cmpCost(blocks(f), false) + 1);
-            return leaf("between", slotOf.get(f.name()), "lo", lo, "hi", hi);
+            return leaf("between", slotOf.get(f.name()), "lo", lo, "hi", hi, "bits", narrowBits(f));
         }
         if (p instanceof Ast.In in) {
             FieldSpec f = field(in.field(), in.fieldPos());
@@ -253,13 +268,31 @@ public final class QueryPlanner {
                 values.add(stored(f, c, "IN value"));
             }
             addCost(f.name() + " IN (" + values.size() + " values)", values.size() * cmpCost(blocks(f), true) + values.size() - 1);
-            Map<String, Object> m = leaf("in", slotOf.get(f.name()), "values", values);
+            Map<String, Object> m = leaf("in", slotOf.get(f.name()), "values", values, "bits", narrowBits(f));
             return in.negated() ? Map.of("op", "not", "arg", m) : m;
         }
         throw new IllegalStateException(p.toString());
     }
 
+    /** Blocks a comparison on this field works on (after narrowing to the bits its values need). */
     private static int blocks(FieldSpec f) {
-        return f.storedType() == FheType.BOOL ? 1 : f.storedType().bits() / 2;
+        if (f.storedType() == FheType.BOOL) {
+            return 1;
+        }
+        int narrow = narrowBits(f);
+        return (narrow == 0 ? f.storedType().bits() : narrow) / 2;
+    }
+
+    /**
+     * The even number of bits the field's stored values need, when below the stored width (0
+     * otherwise): a sex code of 3 values compares as a 1-block FheUint2, bmi (0..600) as FheUint10.
+     */
+    static int narrowBits(FieldSpec f) {
+        if (f.storedType() == FheType.BOOL) {
+            return 0;
+        }
+        int need = Math.max(1, 64 - Long.numberOfLeadingZeros(f.maxStored()));
+        int even = need + (need % 2);
+        return even < f.storedType().bits() && even <= 16 ? even : 0;
     }
 }

@@ -1,0 +1,257 @@
+package org.medvault.examples;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import org.medvault.app.Progress;
+import org.medvault.app.query.QueryService;
+import org.medvault.app.vault.InputFormat;
+import org.medvault.app.vault.VaultService;
+import org.medvault.app.vault.VaultStore;
+import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompactPublicKey;
+import org.medvault.fhe.CompressedServerKey;
+import org.medvault.fhe.FheBool;
+import org.medvault.fhe.FheConfig;
+import org.medvault.fhe.FheRuntime;
+import org.medvault.fhe.ServerKey;
+import org.medvault.query.QueryPlan;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+/**
+ * {@code scripts/bench [--quick]}: every figure next to a baseline measured in the same run, as a
+ * ratio. Writes {@code bench-results.json}. Nothing here is hard-coded: all rows are measured.
+ */
+public final class Bench {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final String REFERENCE = "SELECT count(*), avg(bp_sys), var(bp_sys), min(age), max(age), histogram(age, 0, 100, 10)"
+            + " WHERE age >= 65 AND sex = 2 AND bmi BETWEEN 25 AND 30";
+    static final String COUNT = "SELECT count(*) WHERE age >= 65 AND sex = 2";
+
+    private record Row(String name, String value, String baselineName, String baseline, double ratio, String note) {}
+
+    private final List<Row> rows = new ArrayList<>();
+    private final Map<String, Object> raw = new LinkedHashMap<>();
+
+    private Bench() {}
+
+    public static void main(String[] args) throws Exception {
+        boolean quick = List.of(args).contains("--quick");
+        Path root = Path.of(System.getProperty("medvault.root", "."));
+        Path nativeBench = root.resolve("rust/target/release/medvault-bench");
+        new Bench().run(quick, root, nativeBench);
+    }
+
+    private void add(String name, String value, String baselineName, String baseline, double ratio, String note) {
+        rows.add(new Row(name, value, baselineName, baseline, ratio, note));
+        System.err.printf(Locale.ROOT, "  %-44s %14s   vs %-34s %14s   ratio %6.2f  %s%n", name, value, baselineName, baseline, ratio,
+                note == null ? "" : note);
+    }
+
+    private static String f(String fmt, Object... a) {
+        return String.format(Locale.ROOT, fmt, a);
+    }
+
+    private void run(boolean quick, Path root, Path nativeBench) throws Exception {
+        int cores = Runtime.getRuntime().availableProcessors();
+        System.err.println("MedVault bench" + (quick ? " (quick)" : "") + " — " + FheRuntime.nativeVersion() + ", "
+                + FheRuntime.threads() + " threads on " + cores + " cores, " + System.getProperty("os.arch"));
+        raw.put("machine", Map.of("cores", cores, "threads", FheRuntime.threads(), "native", FheRuntime.nativeVersion(),
+                "java", System.getProperty("java.version")));
+        Path work = Files.createTempDirectory("medvault-bench");
+        Path examples = root.resolve("examples");
+
+        // ---- keys
+        long t0 = System.nanoTime();
+        ClientKey ck = ClientKey.generate(FheConfig.defaults());
+        CompactPublicKey pk = ck.compactPublicKey();
+        long t1 = System.nanoTime();
+        CompressedServerKey csk = ck.compressedServerKey();
+        long t2 = System.nanoTime();
+        ServerKey sk = csk.decompress();
+        long t3 = System.nanoTime();
+        Files.write(work.resolve("public.key"), pk.serialize());
+        byte[] cskBytes = csk.serialize();
+        Files.write(work.resolve("server.key"), cskBytes);
+        raw.put("keygen", Map.of("clientAndPublicSeconds", (t1 - t0) / 1e9, "compressedServerKeySeconds", (t2 - t1) / 1e9,
+                "decompressSeconds", (t3 - t2) / 1e9, "compressedServerKeyBytes", cskBytes.length));
+        add("keygen: compressed server key", f("%.2f s", (t2 - t1) / 1e9), "decompressing it", f("%.2f s", (t3 - t2) / 1e9),
+                (double) (t2 - t1) / (t3 - t2), f("%.1f MB", cskBytes.length / 1048576.0));
+
+        // ---- one bootstrap, single thread (the unit of the cost model)
+        double pbsMs = timePbs(ck, sk, quick ? 40 : 120);
+        raw.put("pbsMillis", pbsMs);
+
+        // ---- vault encryption: batched compact lists against one list per record
+        VaultService vaults = new VaultService(Progress.NONE);
+        Path vault = work.resolve("vault.db");
+        vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), vault);
+        VaultService.EncryptResult enc = vaults.encrypt(vault, examples.resolve("patients.csv"), InputFormat.CSV,
+                new VaultService.EncryptOptions(false, null, null, null));
+        double perRecordSeconds = baselineOneListPerRecord(vaults, examples, work, quick ? 20 : 60);
+        double baselineBytes = (double) raw.get("oneListPerRecordBytes");
+        add("vault encrypt: records/s (300-row batch)", f("%.0f", enc.recordsPerSecond()), "one list per record", f("%.0f", 1 / perRecordSeconds),
+                enc.recordsPerSecond() * perRecordSeconds, "higher is better");
+        add("vault encrypt: bytes per record", f("%.0f B", enc.bytesPerRecord()), "one list per record", f("%.0f B", baselineBytes),
+                enc.bytesPerRecord() / baselineBytes, "lower is better");
+        VaultService.InfoResult info = vaults.info(vault);
+        double bp16 = info.fields().stream().filter(x -> x.name().equals("bmi")).findFirst().orElseThrow().bytesPerRecord() * 8 / 24;
+        add("vault: bytes per stored 16-bit field", f("%.0f B", bp16), "target", "150 B", bp16 / 150, "≤ 1 meets the target");
+        raw.put("vaultEncrypt", enc);
+        raw.put("vaultInfo", info);
+        long pbsBefore = FheRuntime.pbsCount();
+        VaultService.decryptRecord(vault, "p00001", ck);
+        long readPbs = FheRuntime.pbsCount() - pbsBefore;
+        add("vault: PBS to read a record back", Long.toString(readPbs), "target", "0", readPbs, "expansion needs no bootstrap");
+
+        // ---- queries: JNI path against the same plan in Rust without JNI, and against the PBS bound
+        int n = quick ? 8 : 32;
+        List<String> lines = Files.readAllLines(examples.resolve("patients.csv"));
+        Path small = work.resolve("q.csv");
+        Files.write(small, lines.subList(0, n + 1));
+        Path qvault = work.resolve("q.db");
+        vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), qvault);
+        vaults.encrypt(qvault, small, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+        for (String[] q : new String[][] {{"reference query", REFERENCE}, {"filtered count", COUNT}}) {
+            query(q[0], q[1], qvault, work, nativeBench, pbsMs, cores);
+        }
+        // The per-record cost without the per-query part (final sums, suppression): 2n against n.
+        Path doubled = work.resolve("q2.csv");
+        Files.write(doubled, lines.subList(0, 2 * n + 1));
+        Path v2 = work.resolve("q2.db");
+        vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), v2);
+        vaults.encrypt(v2, doubled, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+        QueryService qs2 = new QueryService(Progress.NONE);
+        QueryService.RunResult a = qs2.run(qvault, work, REFERENCE, work.resolve("m1.mvr"));
+        QueryService.RunResult b = qs2.run(v2, work, REFERENCE, work.resolve("m2.mvr"));
+        double marginal = (double) (b.pbs() - a.pbs()) / n;
+        raw.put("referenceMarginalPbsPerRecord", marginal);
+        add("reference query: marginal PBS per record", f("%.1f", marginal), "target (issue 5)", "110", marginal / 110,
+                "≤ 1 meets it; naive plan > 400");
+
+        // ---- scaling: the count at 1x and 4x the records
+        if (!quick) {
+            Path big = work.resolve("q4.csv");
+            Files.write(big, lines.subList(0, 4 * n + 1));
+            Path v4 = work.resolve("q4.db");
+            vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), v4);
+            vaults.encrypt(v4, big, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+            QueryService qs = new QueryService(Progress.NONE);
+            QueryService.RunResult r1 = qs.run(qvault, work, COUNT, work.resolve("s1.mvr"));
+            QueryService.RunResult r4 = qs.run(v4, work, COUNT, work.resolve("s4.mvr"));
+            add("scaling: filtered count, " + (4 * n) + " records", f("%.1f s", r4.seconds()), n + " records", f("%.1f s", r1.seconds()),
+                    r4.seconds() / r1.seconds(), "4.0 = linear");
+        }
+
+        sk.close();
+        csk.close();
+        pk.close();
+        ck.close();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("quick", quick);
+        out.put("rows", rows);
+        out.put("raw", raw);
+        Path results = root.resolve("bench-results.json");
+        Files.writeString(results, JSON.writeValueAsString(out) + "\n");
+        System.out.println();
+        System.out.println("| measure | MedVault | baseline | baseline value | ratio |");
+        System.out.println("|---|---|---|---|---|");
+        for (Row r : rows) {
+            System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %.2f%s |%n", r.name(), r.value(), r.baselineName(), r.baseline(), r.ratio(),
+                    r.note() == null ? "" : " (" + r.note() + ")");
+        }
+        System.out.println();
+        System.out.println("Results written to " + results);
+    }
+
+    private static double timePbs(ClientKey ck, ServerKey sk, int reps) {
+        try (FheBool a = FheBool.encrypt(ck, true); FheBool b = FheBool.encrypt(ck, false)) {
+            for (int i = 0; i < 5; i++) {
+                sk.and(a, b).close(); // warm-up
+            }
+            long p0 = FheRuntime.pbsCount();
+            long t = System.nanoTime();
+            for (int i = 0; i < reps; i++) {
+                sk.and(a, b).close();
+            }
+            double ms = (System.nanoTime() - t) / 1e6;
+            long pbs = FheRuntime.pbsCount() - p0;
+            return ms / pbs;
+        }
+    }
+
+    private double baselineOneListPerRecord(VaultService vaults, Path examples, Path work, int count) throws IOException {
+        List<String> lines = Files.readAllLines(examples.resolve("patients.jsonl"));
+        long bytes = 0;
+        long t = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            Path rec = work.resolve("r.json");
+            Files.writeString(rec, lines.get(i) + "\n");
+            VaultService.RecordFileResult r = vaults.encryptRecord(examples.resolve("schema.json"), work.resolve("public.key"), rec,
+                    "x" + i, work.resolve("r.mvrec"));
+            bytes += r.bytes();
+        }
+        double seconds = (System.nanoTime() - t) / 1e9;
+        raw.put("oneListPerRecordBytes", (double) bytes / count);
+        return seconds / count;
+    }
+
+    private void query(String name, String query, Path vault, Path work, Path nativeBench, double pbsMs, int cores) throws Exception {
+        QueryService qs = new QueryService(Progress.NONE);
+        QueryPlan plan = qs.plan(vault, query);
+        QueryService.RunResult r = qs.run(vault, work, query, work.resolve("r.mvr"));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("query", query);
+        m.put("jni", r);
+        m.put("estimatedPbsPerRecord", plan.estimatedPbsPerRecord());
+        add(name + ": PBS per record", f("%.1f", r.pbsPerRecord()), "estimate (cost model)", f("%.1f", plan.estimatedPbsPerRecord()),
+                r.pbsPerRecord() / plan.estimatedPbsPerRecord(), null);
+        double bound = r.pbs() * pbsMs / 1000 / cores;
+        add(name + ": seconds per record", f("%.3f s", r.secondsPerRecord()), "PBS × t(PBS) ÷ cores", f("%.3f s", bound / r.records()),
+                r.seconds() / bound, "1.0 = at the bootstrap limit");
+        // The same plan and chunks, run by the Rust binary without a JVM.
+        Path dir = work.resolve("native-" + name.replace(' ', '-'));
+        Files.createDirectories(dir);
+        Files.copy(work.resolve("server.key"), dir.resolve("server.key"));
+        Files.writeString(dir.resolve("plan.json"), plan.nativePlan());
+        try (VaultStore store = VaultStore.open(vault)) {
+            int[] i = {0};
+            store.forEachChunk(c -> {
+                try {
+                    Files.write(dir.resolve("chunk-" + i[0] + ".bin"), c.list());
+                    StringBuilder sb = new StringBuilder();
+                    c.slots().forEach(s -> sb.append(s).append(' '));
+                    Files.writeString(dir.resolve("chunk-" + i[0] + ".slots"), sb.toString());
+                    i[0]++;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+        if (Files.isExecutable(nativeBench)) {
+            Process p = new ProcessBuilder(nativeBench.toString(), "query", dir.toString()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new IllegalStateException("native bench failed: " + out);
+            }
+            JsonNode nat = JSON.readTree(out);
+            double ns = nat.get("seconds").asDouble();
+            m.put("native", nat);
+            add(name + ": JNI path", f("%.2f s", r.seconds()), "same plan in Rust, no JNI", f("%.2f s", ns), r.seconds() / ns,
+                    "PBS " + r.pbs() + " vs " + nat.get("pbs").asLong());
+        } else {
+            System.err.println("  (native baseline skipped: build " + nativeBench + ")");
+        }
+        raw.put(name, m);
+    }
+}
