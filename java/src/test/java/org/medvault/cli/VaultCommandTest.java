@@ -114,6 +114,52 @@ class VaultCommandTest {
     }
 
     @Test
+    void queryResultAndDecryptThroughTheCli() throws IOException {
+        Path keys = tmp.resolve("qkeys");
+        Files.createDirectories(keys);
+        char[] pass = "cli query passphrase".toCharArray();
+        try (ClientKey k = ClientKey.generate(FheConfig.defaults()); CompactPublicKey pk = k.compactPublicKey();
+             org.medvault.fhe.CompressedServerKey sk = k.compressedServerKey()) {
+            Files.write(keys.resolve("public.key"), pk.serialize());
+            Files.write(keys.resolve("server.key"), sk.serialize());
+            Files.write(keys.resolve("client.key"), org.medvault.app.keys.SecretKeyFile.seal("client-key", k.keyId(), k.serialize(), pass));
+        }
+        Path v = tmp.resolve("cliquery.db");
+        assertEquals(0, Cli.run(Map.of(), "vault", "init", "--schema", EXAMPLES.resolve("schema.json").toString(),
+                "--public-key", keys.resolve("public.key").toString(), "--vault", v.toString()).exit());
+        Path in = tmp.resolve("three.csv");
+        Files.write(in, Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 4));
+        assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", in.toString(), "-q").exit());
+
+        Cli.Result bad = Cli.run(Map.of(), "query", "--vault", v.toString(), "--server-key", keys.toString(),
+                "SELECT count(*) WHERE agee >= 3", "--out", tmp.resolve("bad.mvr").toString());
+        assertEquals(2, bad.exit(), bad.toString());
+        assertTrue(bad.err().contains("unknown field 'agee'") && bad.err().contains("^"), bad.err());
+        assertTrue(!Files.exists(tmp.resolve("bad.mvr")));
+
+        Cli.Result explain = Cli.run(Map.of(), "query", "--vault", v.toString(), "--explain", "SELECT count(*) WHERE age >= 18");
+        assertEquals(0, explain.exit(), explain.toString());
+        assertTrue(explain.out().contains("PBS per record"), explain.out());
+
+        Path out = tmp.resolve("r.mvr");
+        Cli.Result q = Cli.run(Map.of(), "query", "--vault", v.toString(), "--server-key", keys.toString(),
+                "SELECT count(*) WHERE age >= 18", "--out", out.toString(), "--json", "-q");
+        assertEquals(0, q.exit(), q.toString());
+        assertTrue(JSON.readTree(q.out()).get("pbs").asLong() > 0);
+        Cli.Result info = Cli.run(Map.of(), "result", "info", out.toString(), "--json");
+        assertEquals(0, info.exit(), info.toString());
+        assertEquals(3, JSON.readTree(info.out()).get("records").asLong());
+        Cli.Result dec = Cli.run(Map.of("MEDVAULT_PASSPHRASE", new String(pass)), "decrypt", "--key", keys.toString(),
+                out.toString(), "--json");
+        assertEquals(0, dec.exit(), dec.toString());
+        JsonNode stat = JSON.readTree(dec.out()).get("statistics").get(0);
+        assertTrue(stat.get("suppressed").asBoolean(), "3 records < k = 11: suppressed, not revealed: " + dec.out());
+        Cli.Result wrong = Cli.run(Map.of("MEDVAULT_PASSPHRASE", "nope"), "decrypt", "--key", keys.toString(), out.toString());
+        assertEquals(1, wrong.exit());
+        assertTrue(wrong.err().contains("wrong passphrase"), wrong.err());
+    }
+
+    @Test
     void batchKilledMidwayLeavesTheVaultUnchanged() throws Exception {
         Path v = init("killed");
         assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", EXAMPLES.resolve("patients.csv").toString(), "-q").exit());
