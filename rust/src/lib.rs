@@ -13,6 +13,7 @@ pub mod public_key;
 pub mod query;
 pub mod runtime;
 pub mod server_key;
+pub mod threshold;
 
 /// The exact tfhe-rs version this library is built against (pinned in Cargo.toml).
 pub const TFHE_VERSION: &str = "1.8.2";
