@@ -202,3 +202,33 @@ pub fn combine(bodies: &[u128], partials: &[Vec<u128>]) -> Result<Vec<u8>> {
         })
         .collect())
 }
+
+// ---- tfhe-rs glue: the key to share and the squashed blocks to decrypt ----
+
+/// The 128-bit noise-squashing secret key of `ck`, flattened to its LWE form (the dealer's input).
+/// The caller wipes it after dealing.
+pub fn squashing_secret(ck: &tfhe::ClientKey) -> Result<Vec<u128>> {
+    let (_, _, _, squashing, ..) = ck.clone().into_raw_parts();
+    let key = squashing
+        .ok_or_else(|| Error::unsupported("this key has no noise-squashing key; generate it with noise squashing"))?
+        .into_raw_parts();
+    Ok(key.post_noise_squashing_lwe_secret_key().as_ref().to_vec())
+}
+
+/// The LWE blocks (mask, body) of a squashed integer, least significant first.
+pub fn squashed_blocks(ct: &tfhe::SquashedNoiseFheUint) -> Vec<(Vec<u128>, u128)> {
+    let radix = ct.underlying_squashed_noise_ciphertext();
+    radix
+        .packed_blocks()
+        .iter()
+        .map(|b| {
+            let (mask, body) = b.lwe_ciphertext().get_mask_and_body();
+            (mask.as_ref().to_vec(), *body.data)
+        })
+        .collect()
+}
+
+/// Recomposes decrypted 4-bit packed blocks (least significant first) into the integer.
+pub fn recompose(messages: &[u8]) -> u128 {
+    messages.iter().rev().fold(0u128, |acc, &m| (acc << 4) | (m & 0xF) as u128)
+}
