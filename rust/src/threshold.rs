@@ -232,3 +232,302 @@ pub fn squashed_blocks(ct: &tfhe::SquashedNoiseFheUint) -> Vec<(Vec<u128>, u128)
 pub fn recompose(messages: &[u8]) -> u128 {
     messages.iter().rev().fold(0u128, |acc, &m| (acc << 4) | (m & 0xF) as u128)
 }
+
+// ---- wire formats and JNI (`Threshold.java`) ----
+
+use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JObjectArray};
+use jni::sys::{jint, jlong};
+use jni::EnvUnowned;
+
+use crate::error::entry;
+use tfhe::prelude::*;
+
+const SHARE_MAGIC: &[u8; 8] = b"MVSHARE1";
+const PARTIAL_MAGIC: &[u8; 8] = b"MVPART01";
+
+/// Share bytes: magic, index, n, t (u8 each), piece count (u16 LE), then per piece: excluded
+/// (u16 LE), PRF key (32 B), coefficient count (u32 LE), coefficients (u128 LE).
+pub fn share_to_bytes(s: &Share) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(SHARE_MAGIC);
+    out.extend_from_slice(&[s.index as u8, s.n as u8, s.t as u8]);
+    out.extend_from_slice(&(s.pieces.len() as u16).to_le_bytes());
+    for p in &s.pieces {
+        out.extend_from_slice(&p.excluded.to_le_bytes());
+        out.extend_from_slice(&p.prf_key);
+        out.extend_from_slice(&(p.values.len() as u32).to_le_bytes());
+        for v in &p.values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.b.len()).ok_or_else(|| Error::corrupt("truncated threshold data"))?;
+        let s = &self.b[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("2")))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4")))
+    }
+    fn u128(&mut self) -> Result<u128> {
+        Ok(u128::from_le_bytes(self.take(16)?.try_into().expect("16")))
+    }
+}
+
+pub fn share_from_bytes(b: &[u8]) -> Result<Share> {
+    let mut r = Reader { b, at: 0 };
+    if r.take(8)? != SHARE_MAGIC {
+        return Err(Error::corrupt("not a MedVault key share"));
+    }
+    let (index, n, t) = (r.u8()? as usize, r.u8()? as usize, r.u8()? as usize);
+    check_parameters(n, t)?;
+    if index == 0 || index > n {
+        return Err(Error::corrupt(format!("share index {index} outside 1..{n}")));
+    }
+    let count = r.u16()? as usize;
+    let mut pieces = Vec::with_capacity(count);
+    for _ in 0..count {
+        let excluded = r.u16()?;
+        let prf_key: [u8; 32] = r.take(32)?.try_into().expect("32");
+        let len = r.u32()? as usize;
+        if len > 1 << 16 {
+            return Err(Error::corrupt("share piece too long"));
+        }
+        let mut values = Vec::with_capacity(len);
+        for _ in 0..len {
+            values.push(r.u128()?);
+        }
+        if excluded & (1 << (index - 1)) != 0 || excluded.count_ones() as usize != t - 1 {
+            return Err(Error::corrupt("share holds a piece it should not"));
+        }
+        pieces.push(Piece { excluded, values, prf_key });
+    }
+    if r.at != b.len() {
+        return Err(Error::corrupt("trailing bytes after the share"));
+    }
+    Ok(Share { index, n, t, pieces })
+}
+
+fn load_squashed(bytes: &[u8]) -> Result<tfhe::SquashedNoiseFheUint> {
+    crate::params::deserialize(bytes, crate::params::LIMIT_LIST, "squashed ciphertext")
+}
+
+fn os_random(buf: &mut [u8]) {
+    getrandom::getrandom(buf).expect("the OS random generator is unavailable");
+}
+
+fn byte_arrays(env: &mut jni::Env<'_>, arr: &JObjectArray<'_>) -> Result<Vec<Vec<u8>>> {
+    let n = arr.len(env)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let o = arr.get_element(env, i)?;
+        let b = unsafe { JByteArray::from_raw(env, o.into_raw()) };
+        out.push(env.convert_byte_array(&b)?);
+    }
+    Ok(out)
+}
+
+fn to_java_arrays<'l>(env: &mut jni::Env<'l>, items: &[Vec<u8>]) -> Result<JObjectArray<'l>> {
+    let arr = env.new_object_array(items.len() as i32, jni::jni_str!("[B"), jni::objects::JObject::null())?;
+    for (i, it) in items.iter().enumerate() {
+        let b = env.byte_array_from_slice(it)?;
+        arr.set_element(env, i, &b)?;
+    }
+    Ok(arr)
+}
+
+/// Deals the client key's noise-squashing key into n shares (OS randomness); the plain secret
+/// never leaves this function.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeDeal<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    ck: jlong,
+    n: jint,
+    t: jint,
+) -> JObjectArray<'l> {
+    entry(&mut env, |env| {
+        let ck = unsafe { crate::client_key::get(ck) }?;
+        let (n, t) = (usize::try_from(n).unwrap_or(0), usize::try_from(t).unwrap_or(0));
+        check_parameters(n, t)?;
+        let mut shares_bytes = crate::runtime::run(|| {
+            let mut secret = squashing_secret(&ck.key)?;
+            let shares = deal(&secret, n, t, &mut os_random);
+            secret.zeroize();
+            Ok(shares?.iter().map(share_to_bytes).collect::<Vec<_>>())
+        })?;
+        let arr = to_java_arrays(env, &shares_bytes);
+        shares_bytes.iter_mut().for_each(|b| b.zeroize());
+        arr
+    })
+}
+
+/// Squashes the noise of an integer result (server key with noise squashing), serialized.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeSquash<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    sk: jlong,
+    ct: jlong,
+) -> JByteArray<'l> {
+    entry(&mut env, |env| {
+        let sk = unsafe { crate::server_key::get(sk) }?;
+        let ct = unsafe { crate::ciphertext::get(ct) }?;
+        crate::params::check_same_key("ciphertext", ct.tag(), "server key", sk.key.tag())?;
+        let bytes = crate::runtime::compute(&sk.key, || {
+            let squashed = match ct {
+                crate::ciphertext::Ct::U8(x) => x.squash_noise()?,
+                crate::ciphertext::Ct::U16(x) => x.squash_noise()?,
+                crate::ciphertext::Ct::U32(x) => x.squash_noise()?,
+                crate::ciphertext::Ct::U64(x) => x.squash_noise()?,
+                crate::ciphertext::Ct::Bool(_) => return Err(Error::unsupported("squash an integer; cast booleans first")),
+            };
+            crate::params::serialize(&squashed, crate::params::LIMIT_LIST, "squashed ciphertext")
+        })?;
+        Ok(env.byte_array_from_slice(&bytes)?)
+    })
+}
+
+/// A custodian's partial decryption of several squashed ciphertexts, bound to `context`.
+/// Bytes: magic, index, n, t (u8), active mask (u16), context length (u32) + context, then per
+/// ciphertext: block count (u32) and the partials (u128 LE).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Threshold_nativePartial<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    share: JByteArray<'l>,
+    active: JIntArray<'l>,
+    context: JByteArray<'l>,
+    squashed: JObjectArray<'l>,
+) -> JByteArray<'l> {
+    entry(&mut env, |env| {
+        let mut sb = env.convert_byte_array(&share)?;
+        let share = share_from_bytes(&sb);
+        sb.zeroize();
+        let share = share?;
+        let mut act = vec![0; active.len(env)?];
+        active.get_region(env, 0, &mut act)?;
+        let act: Vec<usize> = act.into_iter().map(|x| x.max(0) as usize).collect();
+        let ctx = env.convert_byte_array(&context)?;
+        let cts = byte_arrays(env, &squashed)?;
+        let out = crate::runtime::run(|| {
+            let mask = active_mask(&act, share.n, share.t)?;
+            let mut out = Vec::new();
+            out.extend_from_slice(PARTIAL_MAGIC);
+            out.extend_from_slice(&[share.index as u8, share.n as u8, share.t as u8]);
+            out.extend_from_slice(&mask.to_le_bytes());
+            out.extend_from_slice(&(ctx.len() as u32).to_le_bytes());
+            out.extend_from_slice(&ctx);
+            for (k, bytes) in cts.iter().enumerate() {
+                let ct = load_squashed(bytes)?;
+                let blocks = squashed_blocks(&ct);
+                let view: Vec<Block<'_>> = blocks.iter().map(|(m, b)| Block { mask: m, body: *b }).collect();
+                let mut c = ctx.clone();
+                c.extend_from_slice(&(k as u32).to_le_bytes());
+                let p = partial(&share, &act, &c, &view)?;
+                out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+                for v in p {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            Ok(out)
+        })?;
+        Ok(env.byte_array_from_slice(&out)?)
+    })
+}
+
+struct Partial {
+    index: usize,
+    n: usize,
+    t: usize,
+    active: u16,
+    context: Vec<u8>,
+    values: Vec<Vec<u128>>,
+}
+
+fn parse_partial(b: &[u8]) -> Result<Partial> {
+    let mut r = Reader { b, at: 0 };
+    if r.take(8)? != PARTIAL_MAGIC {
+        return Err(Error::corrupt("not a MedVault partial decryption"));
+    }
+    let (index, n, t) = (r.u8()? as usize, r.u8()? as usize, r.u8()? as usize);
+    let active = r.u16()?;
+    let clen = r.u32()? as usize;
+    let context = r.take(clen)?.to_vec();
+    let mut values = Vec::new();
+    while r.at < b.len() {
+        let len = r.u32()? as usize;
+        let mut v = Vec::with_capacity(len.min(1 << 16));
+        for _ in 0..len {
+            v.push(r.u128()?);
+        }
+        values.push(v);
+    }
+    Ok(Partial { index, n, t, active, context, values })
+}
+
+/// Combines exactly t partials of one signer set into the plaintext integers (as u64).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeCombine<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    squashed: JObjectArray<'l>,
+    partials: JObjectArray<'l>,
+) -> JLongArray<'l> {
+    entry(&mut env, |env| {
+        let cts = byte_arrays(env, &squashed)?;
+        let ps = byte_arrays(env, &partials)?.iter().map(|b| parse_partial(b)).collect::<Result<Vec<_>>>()?;
+        let first = ps.first().ok_or_else(|| Error::invalid("no partial decryptions"))?;
+        let (n, t, active, context) = (first.n, first.t, first.active, first.context.clone());
+        let mut seen = 0u16;
+        for p in &ps {
+            if p.n != n || p.t != t || p.active != active || p.context != context {
+                return Err(Error::mismatch(format!(
+                    "partial of custodian {} is for another signer set, threshold or result",
+                    p.index
+                )));
+            }
+            if seen & (1 << (p.index - 1)) != 0 {
+                return Err(Error::invalid(format!("two partials from custodian {}", p.index)));
+            }
+            seen |= 1 << (p.index - 1);
+        }
+        if ps.len() < t {
+            return Err(Error::invalid(format!("{} partial(s); the threshold is {t}", ps.len())));
+        }
+        if seen != active {
+            return Err(Error::invalid("the partials do not come from exactly the signer set they name"));
+        }
+        let values = crate::runtime::run(|| {
+            let mut out = Vec::with_capacity(cts.len());
+            for (k, bytes) in cts.iter().enumerate() {
+                let ct = load_squashed(bytes)?;
+                let bodies: Vec<u128> = squashed_blocks(&ct).iter().map(|b| b.1).collect();
+                let mine: Vec<Vec<u128>> = ps
+                    .iter()
+                    .map(|p| p.values.get(k).cloned().ok_or_else(|| Error::invalid("a partial misses a ciphertext")))
+                    .collect::<Result<_>>()?;
+                out.push(recompose(&combine(&bodies, &mine)?) as u64 as jlong);
+            }
+            Ok(out)
+        })?;
+        let arr = env.new_long_array(values.len())?;
+        arr.set_region(env, 0, &values)?;
+        Ok(arr)
+    })
+}

@@ -1,0 +1,51 @@
+package org.medvault.fhe;
+
+import java.util.List;
+
+/**
+ * Threshold release primitives (t of n custodians), over TFHE-rs noise squashing:
+ * {@link #deal} splits a key's 128-bit noise-squashing secret into replicated shares,
+ * {@link #squash} prepares a result for release, {@link #partial} is one custodian's flooded
+ * partial decryption, {@link #combine} recovers the values from exactly t partials of one signer
+ * set. Share bytes are secret: seal them (e.g. under the custodian's passphrase) and wipe them.
+ */
+public final class Threshold {
+    static {
+        NativeLibrary.load();
+    }
+
+    private Threshold() {}
+
+    /** Replicated t-of-n shares of the key's noise-squashing secret (the key needs noise squashing). */
+    public static List<byte[]> deal(ClientKey key, int custodians, int threshold) {
+        byte[][] shares = NativeObject.withHandles(h -> nativeDeal(h[0], custodians, threshold), key);
+        return List.of(shares);
+    }
+
+    /** The noise-squashed form of a result, as bytes (needs a server key with noise squashing). */
+    public static byte[] squash(ServerKey sk, FheUint<?> ct) {
+        return NativeObject.withHandles(h -> nativeSquash(h[0], h[1]), sk, ct);
+    }
+
+    /**
+     * Custodian's partial decryption of {@code squashed} for the signer set {@code signers}
+     * (1-based indices, exactly t of them), bound to {@code context} (key id, result digest): the
+     * same request always gives the same bytes.
+     */
+    public static byte[] partial(byte[] share, int[] signers, byte[] context, List<byte[]> squashed) {
+        return nativePartial(share, signers, context, squashed.toArray(new byte[0][]));
+    }
+
+    /** The values, from exactly the t partials of one signer set (else INVALID_INPUT/KEY_MISMATCH). */
+    public static long[] combine(List<byte[]> squashed, List<byte[]> partials) {
+        return nativeCombine(squashed.toArray(new byte[0][]), partials.toArray(new byte[0][]));
+    }
+
+    private static native byte[][] nativeDeal(long clientKey, int n, int t);
+
+    private static native byte[] nativeSquash(long serverKey, long ciphertext);
+
+    private static native byte[] nativePartial(byte[] share, int[] signers, byte[] context, byte[][] squashed);
+
+    private static native long[] nativeCombine(byte[][] squashed, byte[][] partials);
+}

@@ -1,0 +1,63 @@
+package org.medvault.fhe;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+/** Threshold release through the Java binding, on real keys with noise squashing. */
+class ThresholdTest {
+    @Test
+    void threeOfFiveReleaseAComputedResult() {
+        try (ClientKey ck = ClientKey.generate(FheConfig.defaults().withNoiseSquashing(true));
+             CompressedServerKey csk = ck.compressedServerKey(); ServerKey sk = csk.decompress();
+             FheUint16 a = FheUint16.encrypt(ck, 40_000); FheUint16 b = FheUint16.encrypt(ck, 2_345);
+             FheUint16 sum = sk.add(a, b); FheUint8 c = FheUint8.encrypt(ck, 250); FheUint8 d = sk.sub(c, 7)) {
+            List<byte[]> shares = Threshold.deal(ck, 5, 3);
+            assertEquals(5, shares.size());
+            List<byte[]> squashed = List.of(Threshold.squash(sk, sum), Threshold.squash(sk, d));
+            byte[] context = ("key " + ck.keyId() + " result r1").getBytes(StandardCharsets.UTF_8);
+            for (int[] signers : new int[][] {{1, 2, 3}, {5, 3, 1}, {2, 4, 5}}) {
+                List<byte[]> partials = new ArrayList<>();
+                for (int i : signers) {
+                    partials.add(Threshold.partial(shares.get(i - 1), signers, context, squashed));
+                }
+                assertArrayEquals(new long[] {42_345, 243}, Threshold.combine(squashed, partials));
+                // Repeating a request gives byte-identical output.
+                assertArrayEquals(partials.get(0), Threshold.partial(shares.get(signers[0] - 1), signers, context, squashed));
+            }
+            int[] set = {1, 2, 3};
+            byte[] p1 = Threshold.partial(shares.get(0), set, context, squashed);
+            byte[] p2 = Threshold.partial(shares.get(1), set, context, squashed);
+            byte[] p3 = Threshold.partial(shares.get(2), set, context, squashed);
+            MedVaultException few = assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p2)));
+            assertEquals(MedVaultException.Code.INVALID_INPUT, few.code(), few.getMessage());
+            assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p1, p3)));
+            byte[] otherSet = Threshold.partial(shares.get(3), new int[] {1, 2, 4}, context, squashed);
+            assertEquals(MedVaultException.Code.KEY_MISMATCH,
+                    assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p2, otherSet))).code());
+            byte[] otherContext = Threshold.partial(shares.get(2), set, "another result".getBytes(StandardCharsets.UTF_8), squashed);
+            assertEquals(MedVaultException.Code.KEY_MISMATCH,
+                    assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p2, otherContext))).code());
+            assertThrows(MedVaultException.class, () -> Threshold.partial(shares.get(3), set, context, squashed), "4 is not a signer");
+            assertThrows(MedVaultException.class, () -> Threshold.deal(ck, 11, 3));
+            byte[] corrupt = shares.get(0).clone();
+            corrupt[0] ^= 1;
+            assertEquals(MedVaultException.Code.CORRUPT_DATA,
+                    assertThrows(MedVaultException.class, () -> Threshold.partial(corrupt, set, context, squashed)).code());
+        }
+    }
+
+    @Test
+    void keysWithoutNoiseSquashingCannotBeDealt() {
+        try (ClientKey ck = ClientKey.generate(FheConfig.defaults())) {
+            assertEquals(MedVaultException.Code.UNSUPPORTED,
+                    assertThrows(MedVaultException.class, () -> Threshold.deal(ck, 3, 2)).code());
+        }
+    }
+}
