@@ -88,6 +88,9 @@ public final class Bench {
         add("keygen: compressed server key", f("%.2f s", (t2 - t1) / 1e9), "decompressing it", f("%.2f s", (t3 - t2) / 1e9),
                 (double) (t2 - t1) / (t3 - t2), f("%.1f MB", cskBytes.length / 1048576.0));
 
+        // ---- per operation: the Java binding against tfhe-rs called directly from Rust
+        opsRows(quick, ck, sk, nativeBench);
+
         // ---- one bootstrap, single thread (the unit of the cost model)
         double pbsMs = timePbs(ck, sk, quick ? 40 : 120);
         raw.put("pbsMillis", pbsMs);
@@ -172,6 +175,83 @@ public final class Bench {
         }
         System.out.println();
         System.out.println("Results written to " + results);
+    }
+
+    /** Mean seconds of reps runs after one warm-up. */
+    private static double time(int reps, Runnable r) {
+        r.run();
+        long t = System.nanoTime();
+        for (int i = 0; i < reps; i++) {
+            r.run();
+        }
+        return (System.nanoTime() - t) / 1e9 / reps;
+    }
+
+    private void opsRows(boolean quick, ClientKey ck, ServerKey sk, Path nativeBench) throws Exception {
+        String widths = quick ? "8,16" : "8,16,32,64";
+        int reps = quick ? 2 : 3;
+        int sumN = quick ? 100 : 1000;
+        Map<String, Double> jni = new LinkedHashMap<>();
+        for (String w : widths.split(",")) {
+            org.medvault.fhe.FheType<? extends org.medvault.fhe.FheUint<?>> type = switch (w) {
+                case "8" -> org.medvault.fhe.FheType.UINT8;
+                case "16" -> org.medvault.fhe.FheType.UINT16;
+                case "32" -> org.medvault.fhe.FheType.UINT32;
+                default -> org.medvault.fhe.FheType.UINT64;
+            };
+            opsFor(type, w, reps, ck, sk, jni);
+        }
+        List<org.medvault.fhe.FheUint8> many = new ArrayList<>();
+        for (int i = 0; i < sumN; i++) {
+            many.add(org.medvault.fhe.FheUint8.encrypt(ck, i % 256));
+        }
+        long t = System.nanoTime();
+        sk.sum(many).close();
+        jni.put("sum/8", (System.nanoTime() - t) / 1e9);
+        many.forEach(org.medvault.fhe.Ciphertext::close);
+        if (!Files.isExecutable(nativeBench)) {
+            System.err.println("  (per-operation native baseline skipped: build " + nativeBench + ")");
+            return;
+        }
+        Process p = new ProcessBuilder(nativeBench.toString(), "ops", widths, Integer.toString(reps), Integer.toString(sumN))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("native ops bench failed: " + out);
+        }
+        JsonNode nat = JSON.readTree(out);
+        raw.put("opsJni", jni);
+        raw.put("opsNative", nat);
+        for (Map.Entry<String, Double> e : jni.entrySet()) {
+            JsonNode n = nat.get(e.getKey());
+            if (n == null) {
+                continue;
+            }
+            String label = e.getKey().equals("sum/8") ? "sum of " + sumN + " FheUint8" : e.getKey().replace("/", " FheUint");
+            add("op: " + label + " (JNI)", fmtSeconds(e.getValue()), "tfhe-rs from Rust", fmtSeconds(n.asDouble()),
+                    e.getValue() / n.asDouble(), null);
+        }
+    }
+
+    private static String fmtSeconds(double s) {
+        return s >= 0.1 ? f("%.3f s", s) : s >= 1e-4 ? f("%.2f ms", s * 1e3) : f("%.1f µs", s * 1e6);
+    }
+
+    private static <T extends org.medvault.fhe.FheUint<T>> void opsFor(org.medvault.fhe.FheType<? extends org.medvault.fhe.FheUint<?>> anyType,
+            String w, int reps, ClientKey ck, ServerKey sk, Map<String, Double> out) {
+        @SuppressWarnings("unchecked")
+        org.medvault.fhe.FheType<T> type = (org.medvault.fhe.FheType<T>) anyType;
+        try (T a = ck.encrypt(type, 200); T b = ck.encrypt(type, 100); FheBool c = FheBool.encrypt(ck, true)) {
+            out.put("encrypt/" + w, time(reps, () -> ck.encrypt(type, 7).close()));
+            out.put("decrypt/" + w, time(reps, () -> ck.decrypt(a)));
+            byte[] bytes = a.serialize();
+            out.put("serialize/" + w, time(reps, a::serialize));
+            out.put("deserialize/" + w, time(reps, () -> org.medvault.fhe.Ciphertext.deserialize(type, bytes).close()));
+            out.put("add/" + w, time(reps, () -> sk.add(a, b).close()));
+            out.put("mul/" + w, time(reps, () -> sk.mul(a, b).close()));
+            out.put("gt/" + w, time(reps, () -> sk.gt(a, b).close()));
+            out.put("select/" + w, time(reps, () -> sk.select(c, a, b).close()));
+        }
     }
 
     private static double timePbs(ClientKey ck, ServerKey sk, int reps) {
