@@ -67,6 +67,7 @@ impl Kind {
     }
 }
 
+#[derive(Clone)]
 pub enum Ct {
     Bool(FheBool),
     U8(FheUint8),

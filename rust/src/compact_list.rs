@@ -135,17 +135,6 @@ pub extern "system" fn Java_org_medvault_fhe_CompactCiphertextList_nativeExpand<
     entry(&mut env, |env| {
         let list = unsafe { get(h) }?;
         let cts = runtime::run(|| expand(list))?;
-        let hs: Vec<jlong> = cts.into_iter().map(handle::into_handle).collect();
-        let arr = match env.new_long_array(hs.len()) {
-            Ok(a) => a,
-            Err(e) => {
-                for h in hs {
-                    unsafe { handle::free::<Ct>(h) };
-                }
-                return Err(e.into());
-            }
-        };
-        arr.set_region(env, 0, &hs)?;
-        Ok(arr)
+        handle::ciphertext_array(env, cts)
     })
 }

@@ -31,3 +31,20 @@ pub unsafe fn free<T>(handle: jlong) {
         drop(unsafe { Box::from_raw(ptr) });
     }
 }
+
+/// A Java long[] of `values`.
+pub fn long_array<'l>(env: &mut jni::Env<'l>, values: &[jlong]) -> Result<jni::objects::JLongArray<'l>> {
+    let arr = env.new_long_array(values.len())?;
+    arr.set_region(env, 0, values)?;
+    Ok(arr)
+}
+
+/// Hands ciphertexts to Java as a long[] of handles; if the array cannot be made, frees them.
+pub fn ciphertext_array<'l>(env: &mut jni::Env<'l>, cts: Vec<crate::ciphertext::Ct>) -> Result<jni::objects::JLongArray<'l>> {
+    let hs: Vec<jlong> = cts.into_iter().map(into_handle).collect();
+    long_array(env, &hs).inspect_err(|_| {
+        for &h in &hs {
+            unsafe { free::<crate::ciphertext::Ct>(h) };
+        }
+    })
+}

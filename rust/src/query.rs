@@ -113,11 +113,11 @@ impl Executor {
                 }
                 Output::Sum { slot, bits } | Output::Min { slot, bits } | Output::Max { slot, bits } => {
                     kind_for_bits(*bits)?;
-                    check_slot(*slot, &layout, false)?;
+                    check_slot(*slot, &layout)?;
                 }
                 Output::Hist { slot, bits, edges } => {
                     kind_for_bits(*bits)?;
-                    check_slot(*slot, &layout, false)?;
+                    check_slot(*slot, &layout)?;
                     if edges.len() < 2 {
                         return Err(Error::invalid("a histogram needs at least two edges"));
                     }
@@ -150,7 +150,7 @@ impl Executor {
         if kinds.len() % per != 0 || kinds.chunks(per).any(|r| r != self.layout.as_slice()) {
             return Err(Error::mismatch("a vault chunk does not have the schema's record layout"));
         }
-        params_check(sk, &list)?;
+        crate::params::check_same_key("vault chunk", list.tag(), "server key", sk.tag())?;
         let cts = compact_list::expand(&list)?;
         let n_rec = kinds.len() / per;
         if let Some(&bad) = slots.iter().find(|&&s| s >= n_rec) {
@@ -179,7 +179,7 @@ impl Executor {
                     }
                 }
                 Output::Min { .. } | Output::Max { .. } => {
-                    let mut terms: Vec<Ct> = contributions.iter().map(|c| clone_ct(c[o].single())).collect();
+                    let mut terms: Vec<Ct> = contributions.iter().map(|c| c[o].single().clone()).collect();
                     if let Some(prev) = self.extrema[o].take() {
                         terms.push(prev);
                     }
@@ -200,7 +200,7 @@ impl Executor {
             if masked[slot].is_none() {
                 masked[slot] = Some(if_then_zero(&cond, &values[slot])?);
             }
-            Ok(clone_ct(masked[slot].as_ref().expect("set above")))
+            Ok(masked[slot].as_ref().expect("set above").clone())
         };
         let mut out = Vec::with_capacity(self.plan.outputs.len());
         for o in &self.plan.outputs {
@@ -236,8 +236,7 @@ impl Executor {
 
     /// Final outputs, in plan order (histograms expand to one output per bucket), with small-cell
     /// suppression applied homomorphically.
-    pub fn finish(&mut self, sk: &ServerKey) -> Result<Vec<Ct>> {
-        let _ = sk;
+    pub fn finish(&mut self) -> Result<Vec<Ct>> {
         let outputs = self.plan.outputs.clone();
         let mut raw: Vec<Ct> = Vec::new();
         let mut count: Option<Ct> = None;
@@ -250,7 +249,7 @@ impl Executor {
                         _ => ops::sum(&self.sums[o].iter().collect::<Vec<_>>())?,
                     };
                     if o == 0 {
-                        count = Some(clone_ct(&v));
+                        count = Some(v.clone());
                     }
                     raw.push(v);
                 }
@@ -342,15 +341,6 @@ impl Contribution {
     }
 }
 
-fn clone_ct(c: &Ct) -> Ct {
-    match c {
-        Ct::Bool(x) => Ct::Bool(x.clone()),
-        Ct::U8(x) => Ct::U8(x.clone()),
-        Ct::U16(x) => Ct::U16(x.clone()),
-        Ct::U32(x) => Ct::U32(x.clone()),
-        Ct::U64(x) => Ct::U64(x.clone()),
-    }
-}
 
 fn bool_of(c: Ct) -> Result<FheBool> {
     match c {
@@ -396,9 +386,10 @@ fn max_tree(mut terms: Vec<Ct>) -> Result<Ct> {
     terms.pop().ok_or_else(|| Error::internal("max of nothing"))
 }
 
-fn check_slot(slot: usize, layout: &[Kind], boolean: bool) -> Result<()> {
+/// The slot must exist and hold a number (aggregates are over numeric fields).
+fn check_slot(slot: usize, layout: &[Kind]) -> Result<()> {
     let k = layout.get(slot).ok_or_else(|| Error::invalid(format!("slot {slot} is outside the record layout")))?;
-    if boolean != (*k == Kind::Bool) && !boolean {
+    if *k == Kind::Bool {
         return Err(Error::invalid(format!("slot {slot} is a boolean; a number is needed")));
     }
     Ok(())
@@ -440,7 +431,7 @@ enum Narrow {
 
 fn narrow(x: &Ct, bits: u32) -> Result<Narrow> {
     if bits == 0 || bits >= x.kind().bits() || matches!(x, Ct::Bool(_)) {
-        return Ok(Narrow::Wide(clone_ct(x)));
+        return Ok(Narrow::Wide(x.clone()));
     }
     if bits == 8 {
         return Ok(Narrow::Wide(ops::cast(x, Kind::U8)?));
@@ -463,7 +454,7 @@ fn narrow(x: &Ct, bits: u32) -> Result<Narrow> {
         10 => cut!(U10, tfhe::FheUint10),
         12 => cut!(U12, tfhe::FheUint12),
         14 => cut!(U14, tfhe::FheUint14),
-        _ => Narrow::Wide(clone_ct(x)),
+        _ => Narrow::Wide(x.clone()),
     })
 }
 
@@ -545,9 +536,6 @@ fn eval(p: &Pred, values: &[Ct]) -> Result<FheBool> {
     })
 }
 
-fn params_check(sk: &ServerKey, list: &tfhe::CompactCiphertextList) -> Result<()> {
-    crate::params::check_same_key("vault chunk", list.tag(), "server key", sk.tag())
-}
 
 // ---- JNI ----
 
@@ -612,11 +600,8 @@ pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeFinish<'l>(
     entry(&mut env, |env| {
         let ex = unsafe { get(h) }?;
         let sk = unsafe { server_key::get(sk) }?;
-        let outs = runtime::compute(&sk.key, || ex.finish(&sk.key))?;
-        let hs: Vec<jlong> = outs.into_iter().map(handle::into_handle).collect();
-        let arr = env.new_long_array(hs.len())?;
-        arr.set_region(env, 0, &hs)?;
-        Ok(arr)
+        let outs = runtime::compute(&sk.key, || ex.finish())?;
+        handle::ciphertext_array(env, outs)
     })
 }
 

@@ -526,8 +526,6 @@ pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeCombine<'l>(
             }
             Ok(out)
         })?;
-        let arr = env.new_long_array(values.len())?;
-        arr.set_region(env, 0, &values)?;
-        Ok(arr)
+        crate::handle::long_array(env, &values)
     })
 }

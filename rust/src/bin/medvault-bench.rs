@@ -57,7 +57,7 @@ fn run() -> Result<(), String> {
         for (list, slots) in &chunks {
             ex.feed(&sk, list, slots).map_err(|e| e.to_string())?;
         }
-        ex.finish(&sk).map_err(|e| e.to_string())?;
+        ex.finish().map_err(|e| e.to_string())?;
         Ok(())
     })?;
     println!(
