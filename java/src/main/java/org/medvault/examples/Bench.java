@@ -120,20 +120,12 @@ public final class Bench {
         // ---- queries: JNI path against the same plan in Rust without JNI, and against the PBS bound
         int n = quick ? 8 : 32;
         List<String> lines = Files.readAllLines(examples.resolve("patients.csv"));
-        Path small = work.resolve("q.csv");
-        Files.write(small, lines.subList(0, n + 1));
-        Path qvault = work.resolve("q.db");
-        vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), qvault);
-        vaults.encrypt(qvault, small, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+        Path qvault = vaultOf(vaults, examples, work, lines, n, "q");
         for (String[] q : new String[][] {{"reference query", REFERENCE}, {"filtered count", COUNT}}) {
             query(q[0], q[1], qvault, work, nativeBench, pbsMs, cores);
         }
         // The per-record cost without the per-query part (final sums, suppression): 2n against n.
-        Path doubled = work.resolve("q2.csv");
-        Files.write(doubled, lines.subList(0, 2 * n + 1));
-        Path v2 = work.resolve("q2.db");
-        vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), v2);
-        vaults.encrypt(v2, doubled, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+        Path v2 = vaultOf(vaults, examples, work, lines, 2 * n, "q2");
         QueryService qs2 = new QueryService(Progress.NONE);
         QueryService.RunResult a = qs2.run(qvault, work, REFERENCE, work.resolve("m1.mvr"));
         QueryService.RunResult b = qs2.run(v2, work, REFERENCE, work.resolve("m2.mvr"));
@@ -144,11 +136,7 @@ public final class Bench {
 
         // ---- scaling: the count at 1x and 4x the records
         if (!quick) {
-            Path big = work.resolve("q4.csv");
-            Files.write(big, lines.subList(0, 4 * n + 1));
-            Path v4 = work.resolve("q4.db");
-            vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), v4);
-            vaults.encrypt(v4, big, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+            Path v4 = vaultOf(vaults, examples, work, lines, 4 * n, "q4");
             QueryService qs = new QueryService(Progress.NONE);
             QueryService.RunResult r1 = qs.run(qvault, work, COUNT, work.resolve("s1.mvr"));
             QueryService.RunResult r4 = qs.run(v4, work, COUNT, work.resolve("s4.mvr"));
@@ -175,6 +163,17 @@ public final class Bench {
         }
         System.out.println();
         System.out.println("Results written to " + results);
+    }
+
+    /** A vault of the first {@code records} example rows, under the bench's public key. */
+    private static Path vaultOf(VaultService vaults, Path examples, Path work, List<String> lines, int records, String name)
+            throws IOException {
+        Path csv = work.resolve(name + ".csv");
+        Files.write(csv, lines.subList(0, records + 1));
+        Path vault = work.resolve(name + ".db");
+        vaults.init(examples.resolve("schema.json"), work.resolve("public.key"), vault);
+        vaults.encrypt(vault, csv, InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, null));
+        return vault;
     }
 
     /** Mean seconds of reps runs after one warm-up. */

@@ -67,6 +67,11 @@ public final class ClientKey extends NativeObject {
         return withHandles(h -> nativeDecrypt(h[0], h[1]), this, ct);
     }
 
+    /** Decrypts any ciphertext to an unsigned value (booleans: 0 or 1). */
+    public long decryptValue(Ciphertext ct) {
+        return ct instanceof FheBool b ? (decrypt(b) ? 1 : 0) : decrypt((FheUint<?>) ct);
+    }
+
     public boolean decrypt(FheBool ct) {
         return withHandles(h -> nativeDecrypt(h[0], h[1]), this, ct) != 0;
     }

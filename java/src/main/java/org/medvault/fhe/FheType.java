@@ -48,6 +48,11 @@ public final class FheType<T extends Ciphertext> {
         return UINT64;
     }
 
+    /** The type named {@code name} ("FheUint16"), if any. */
+    public static java.util.Optional<FheType<?>> ofName(String name) {
+        return ALL.stream().filter(t -> t.name.equals(name)).findFirst();
+    }
+
     static FheType<?> ofCode(int code) {
         for (FheType<?> t : ALL) {
             if (t.code == code) {

@@ -147,7 +147,7 @@ public final class QueryPlanner {
             int b = f.storedType().bits() / 2;
             long real = edges.stream().filter(e -> e > 0).count();
             addCost(a.label() + " (" + real + " thresholds on cond·x)",
-                    maskCost(slotOf.get(f.name())) + real * (cmpCost(b, false) + 0.67));
+                    maskCost(slotOf.get(f.name())) + real * (cmpCost(b) + 0.67));
         }
         return key;
     }
@@ -187,12 +187,12 @@ public final class QueryPlanner {
     }
 
     /** PBS of a scalar comparison on b blocks (measured shape: packed pairs, then a group pass). */
-    static double cmpCost(int blocks, boolean equality) {
+    static double cmpCost(int blocks) {
         if (blocks <= 1) {
             return 1;
         }
         int packed = (blocks + 1) / 2;
-        return packed + Math.ceil(packed / 4.0) + (equality ? 0 : 0);
+        return packed + Math.ceil(packed / 4.0);
     }
 
     private Map<String, Object> leaf(String op, int slot, Object... kv) {
@@ -244,7 +244,7 @@ public final class QueryPlanner {
                 case ">" -> "gt";
                 default -> "ge";
             };
-            addCost(f.name() + " " + c.op() + " " + c.value().text(), cmpCost(blocks(f), op.equals("eq") || op.equals("ne")));
+            addCost(f.name() + " " + c.op() + " " + c.value().text(), cmpCost(blocks(f)));
             return leaf("cmp", slotOf.get(f.name()), "cmp", op, "c", v, "bits", narrowBits(f));
         }
         if (p instanceof Ast.Between b) {
@@ -258,7 +258,7 @@ public final class QueryPlanner {
             if (lo > hi) {
                 throw new QueryException("BETWEEN bounds are reversed", b.lo().pos());
             }
-            addCost(f.name() + " BETWEEN " + b.lo().text() + " AND " + b.hi().text(), 2 * cmpCost(blocks(f), false) + 1);
+            addCost(f.name() + " BETWEEN " + b.lo().text() + " AND " + b.hi().text(), 2 * cmpCost(blocks(f)) + 1);
             return leaf("between", slotOf.get(f.name()), "lo", lo, "hi", hi, "bits", narrowBits(f));
         }
         if (p instanceof Ast.In in) {
@@ -267,7 +267,7 @@ public final class QueryPlanner {
             for (Ast.Constant c : in.values()) {
                 values.add(stored(f, c, "IN value"));
             }
-            addCost(f.name() + " IN (" + values.size() + " values)", values.size() * cmpCost(blocks(f), true) + values.size() - 1);
+            addCost(f.name() + " IN (" + values.size() + " values)", values.size() * cmpCost(blocks(f)) + values.size() - 1);
             Map<String, Object> m = leaf("in", slotOf.get(f.name()), "values", values, "bits", narrowBits(f));
             return in.negated() ? Map.of("op", "not", "arg", m) : m;
         }

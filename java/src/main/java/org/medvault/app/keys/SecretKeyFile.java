@@ -119,7 +119,6 @@ public final class SecretKeyFile {
 
     private static Parsed parse(byte[] file, String name) {
         HeaderedFile f = HeaderedFile.split(file, MAGIC, MAX_HEADER, name, "MedVault secret key file");
-        int end = f.bodyOffset() - 1;
         Header h;
         try {
             h = JSON.readValue(f.header(), Header.class);
@@ -146,10 +145,10 @@ public final class SecretKeyFile {
         if (unb64(k.salt(), name, "salt").length < 16 || unb64(h.aead().nonce(), name, "nonce").length != 12) {
             throw new UserException(name + " is corrupt: bad salt or nonce length");
         }
-        if (file.length - (end + 1) < 16) {
+        if (file.length - f.bodyOffset() < 16) {
             throw new UserException(name + " is truncated: no ciphertext after the header");
         }
-        return new Parsed(h, end + 1);
+        return new Parsed(h, f.bodyOffset());
     }
 
     private static byte[] headerBytes(Header h) {

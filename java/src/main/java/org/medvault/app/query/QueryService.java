@@ -17,10 +17,8 @@ import org.medvault.app.vault.VaultStore;
 import org.medvault.fhe.Ciphertext;
 import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompressedServerKey;
-import org.medvault.fhe.FheBool;
 import org.medvault.fhe.FheRuntime;
 import org.medvault.fhe.FheType;
-import org.medvault.fhe.FheUint;
 import org.medvault.fhe.MedVaultException;
 import org.medvault.fhe.QueryExecutor;
 import org.medvault.fhe.ServerKey;
@@ -143,10 +141,10 @@ public final class QueryService {
             }
             for (int i = 0; i < values.length; i++) {
                 String typeName = rf.header().outputTypes().get(i);
-                FheType<?> type = FheType.all().stream().filter(t -> t.name().equals(typeName))
-                        .findFirst().orElseThrow(() -> new UserException(resultFile + ": unknown output type " + typeName));
+                FheType<?> type = FheType.ofName(typeName)
+                        .orElseThrow(() -> new UserException(resultFile + ": unknown output type " + typeName));
                 try (Ciphertext c = Ciphertext.deserialize(type, rf.outputs().get(i))) {
-                    values[i] = c instanceof FheBool b ? (ck.decrypt(b) ? 1 : 0) : ck.decrypt((FheUint<?>) c);
+                    values[i] = ck.decryptValue(c);
                 }
             }
         } catch (MedVaultException e) {

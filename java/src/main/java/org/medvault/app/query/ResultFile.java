@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 import org.medvault.app.HeaderedFile;
@@ -64,10 +63,5 @@ public record ResultFile(Header header, List<byte[]> outputs) {
             throw new UserException(name + " is corrupt: " + outs.size() + " outputs for " + h.outputTypes().size() + " declared");
         }
         return new ResultFile(h, outs);
-    }
-
-    /** For tests and tools: an output's bytes, copied. */
-    public byte[] output(int i) {
-        return Arrays.copyOf(outputs.get(i), outputs.get(i).length);
     }
 }

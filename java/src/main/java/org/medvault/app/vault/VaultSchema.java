@@ -248,9 +248,4 @@ public final class VaultSchema {
         int nl = s.indexOf('\n');
         return nl < 0 ? s : s.substring(0, nl);
     }
-
-    /** The schema JSON as given (for FHIR mappings and display). */
-    public JsonNode source() {
-        return source;
-    }
 }

@@ -20,10 +20,8 @@ import org.medvault.fhe.Ciphertext;
 import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompactCiphertextList;
 import org.medvault.fhe.CompactPublicKey;
-import org.medvault.fhe.FheBool;
 import org.medvault.fhe.FheRuntime;
 import org.medvault.fhe.FheType;
-import org.medvault.fhe.FheUint;
 import org.medvault.fhe.MedVaultException;
 
 /**
@@ -400,9 +398,9 @@ public final class VaultService {
                 try {
                     int i = slot * per;
                     for (FieldSpec f : schema.fields()) {
-                        out.put(f.name(), f.display(decrypt(key, cts.get(i++))));
+                        out.put(f.name(), f.display(key.decryptValue(cts.get(i++))));
                         if (f.hasSquare()) {
-                            out.put(f.name() + "^2", Long.toString(decrypt(key, cts.get(i++))));
+                            out.put(f.name() + "^2", Long.toString(key.decryptValue(cts.get(i++))));
                         }
                     }
                 } finally {
@@ -411,9 +409,5 @@ public final class VaultService {
             }
             return out;
         }
-    }
-
-    private static long decrypt(ClientKey key, Ciphertext c) {
-        return c instanceof FheBool b ? (key.decrypt(b) ? 1 : 0) : key.decrypt((FheUint<?>) c);
     }
 }
