@@ -351,6 +351,12 @@ fn to_java_arrays<'l>(env: &mut jni::Env<'l>, items: &[Vec<u8>]) -> Result<JObje
     Ok(arr)
 }
 
+/// The (n, t) guard alone, so callers can refuse before generating keys.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeCheck<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, n: jint, t: jint) {
+    entry(&mut env, |_| check_parameters(usize::try_from(n).unwrap_or(0), usize::try_from(t).unwrap_or(0)))
+}
+
 /// Deals the client key's noise-squashing key into n shares (OS randomness); the plain secret
 /// never leaves this function.
 #[unsafe(no_mangle)]

@@ -1,10 +1,17 @@
 package org.medvault.cli;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+
+import org.medvault.app.UserException;
 
 import org.medvault.app.keys.KeyManager;
 import org.medvault.fhe.FheConfig;
+import org.medvault.fhe.MedVaultException;
+import org.medvault.fhe.Threshold;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -12,7 +19,13 @@ import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate a personal key set: client.key (secret, passphrase-protected), server.key,",
-            "public.key and key.json. Existing keys are never overwritten without --force."})
+            "public.key and key.json. Existing keys are never overwritten without --force.",
+            "",
+            "With --custodians N --threshold T, run the key ceremony for threshold release instead: the key gets",
+            "noise squashing, its decryption secret is dealt into N custodian-<i>.share files (each sealed under",
+            "custodian i's passphrase, with an Ed25519 signing key) so that any T of them release a result and",
+            "fewer learn nothing; no client.key is ever written. Custodian i's passphrase comes from the i-th file of",
+            "--share-passphrase-files, else $MEDVAULT_PASSPHRASE_<i>, else a prompt."})
 final class KeysGenerateCommand extends BaseCommand {
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "${sys:user.home}/.medvault",
             description = "Directory for the key set (created 0700 if missing). Default: ${DEFAULT-VALUE}")
@@ -23,6 +36,16 @@ final class KeysGenerateCommand extends BaseCommand {
 
     @Option(names = "--noise-squashing", description = "Add the noise-squashing key (needed for threshold release; large).")
     boolean noiseSquashing;
+
+    @Option(names = "--custodians", paramLabel = "N", description = "Threshold key: number of custodians (2..10).")
+    Integer custodians;
+
+    @Option(names = "--threshold", paramLabel = "T", description = "Threshold key: custodians needed to release a result (2..N).")
+    Integer threshold;
+
+    @Option(names = "--share-passphrase-files", paramLabel = "FILE", split = ",",
+            description = "Threshold key: one passphrase file per custodian, in custodian order (comma-separated).")
+    List<Path> sharePassphraseFiles;
 
     @Option(names = "--force", description = "Replace existing keys; the old files are moved to DIR/replaced-<time>/.")
     boolean force;
@@ -36,6 +59,9 @@ final class KeysGenerateCommand extends BaseCommand {
     @Override
     int run() {
         FheConfig config = FheConfig.defaults().withCompression(compression).withNoiseSquashing(noiseSquashing);
+        if (custodians != null || threshold != null || sharePassphraseFiles != null) {
+            return ceremony(config);
+        }
         char[] secret = passphrase.obtain(root(), "new passphrase for client.key", true);
         KeyManager.GenerateResult r;
         try {
@@ -50,15 +76,72 @@ final class KeysGenerateCommand extends BaseCommand {
             printJson(r);
             return MedVault.EXIT_OK;
         }
-        out().printf(Locale.ROOT, "Generated key set %s in %s (%.1f s)%n", r.keyId(), r.directory(), r.seconds());
+        print(r);
+        return MedVault.EXIT_OK;
+    }
+
+    private int ceremony(FheConfig config) {
+        if (custodians == null || threshold == null) {
+            throw UserException.usage("a threshold key needs both --custodians N and --threshold T");
+        }
+        if (passphrase.file != null) {
+            throw UserException.usage("--passphrase-file is for a personal client.key; give custodians' passphrases with"
+                    + " --share-passphrase-files or $MEDVAULT_PASSPHRASE_<i>");
+        }
+        if (sharePassphraseFiles != null && sharePassphraseFiles.size() != custodians) {
+            throw UserException.usage("--share-passphrase-files lists " + sharePassphraseFiles.size() + " files for "
+                    + custodians + " custodians");
+        }
+        try {
+            Threshold.checkParameters(custodians, threshold);
+        } catch (MedVaultException e) {
+            throw UserException.usage("--custodians " + custodians + " --threshold " + threshold + ": " + e.getMessage());
+        }
+        List<char[]> secrets = new ArrayList<>();
+        KeyManager.GenerateResult r;
+        try {
+            for (int i = 1; i <= custodians; i++) {
+                Path file = sharePassphraseFiles == null ? null : sharePassphraseFiles.get(i - 1);
+                char[] p = Passphrases.obtain(file, Passphrases.ENV + "_" + i, "--share-passphrase-files", root().env(),
+                        root().console(), "new passphrase for custodian " + i + "'s share", true);
+                for (int j = 0; j < secrets.size(); j++) {
+                    if (Arrays.equals(secrets.get(j), p)) {
+                        progress(output.quiet, "warning: custodians " + (j + 1) + " and " + i + " have the same passphrase;"
+                                + " whoever knows it holds both shares");
+                    }
+                }
+                if (p.length < 8) {
+                    progress(output.quiet, "warning: custodian " + i + "'s passphrase is shorter than 8 characters");
+                }
+                secrets.add(p);
+            }
+            r = new KeyManager(m -> progress(output.quiet, m)).generateThreshold(out, config, custodians, threshold, secrets, force);
+        } finally {
+            secrets.forEach(Passphrases::wipe);
+        }
+        if (output.json) {
+            printJson(r);
+            return MedVault.EXIT_OK;
+        }
+        print(r);
+        out().printf("Release needs %d of the %d custodians. Hand custodian-<i>.share to custodian i (then delete it here);%n"
+                + "server.key goes to analysts, public.key to whoever encrypts records, key.json to everyone.%n",
+                threshold, custodians);
+        out().flush();
+        return MedVault.EXIT_OK;
+    }
+
+    private void print(KeyManager.GenerateResult r) {
+        String kind = r.threshold() == null ? "key set"
+                : r.threshold().threshold() + "-of-" + r.threshold().custodians() + " threshold key set";
+        out().printf(Locale.ROOT, "Generated %s %s in %s (%.1f s)%n", kind, r.keyId(), r.directory(), r.seconds());
         for (KeyManager.FileInfo f : r.files()) {
-            out().printf(Locale.ROOT, "  %-11s %10s  %s%n", f.name(), size(f.bytes()), role(f.name()));
+            out().printf(Locale.ROOT, "  %-18s %10s  %s%n", f.name(), size(f.bytes()), role(f.name()));
         }
         if (r.replacedInto() != null) {
             out().println("Previous keys kept in " + r.replacedInto());
         }
         out().flush();
-        return MedVault.EXIT_OK;
     }
 
     private static String role(String name) {
@@ -66,7 +149,10 @@ final class KeysGenerateCommand extends BaseCommand {
             case "client.key" -> "SECRET: decrypts everything; passphrase-protected (Argon2id + AES-256-GCM), mode 0600";
             case "server.key" -> "public: lets an analyst compute on your ciphertexts";
             case "public.key" -> "public: lets anyone encrypt data for you";
-            default -> "public: key id, parameters, file digests";
+            case "key.json" -> "public: key id, parameters, file digests, custodians' signing keys";
+            default -> name.endsWith(".share")
+                    ? "SECRET: one custodian's share and signing key; under that custodian's passphrase, mode 0600"
+                    : "public";
         };
     }
 }

@@ -31,13 +31,17 @@ final class KeysInfoCommand extends BaseCommand {
             out().println("Features:   compression " + (r.features().compression() ? "on" : "off") + ", noise squashing "
                     + (r.features().noiseSquashing() ? "on" : "off"));
         }
+        if (r.threshold() != null) {
+            out().println("Threshold:  " + r.threshold().threshold() + " of " + r.threshold().custodians()
+                    + " custodians release a result; no client key exists");
+        }
         if (r.created() != null) {
             out().println("Created:    " + r.created());
         }
         out().println("Parts:");
         for (KeyManager.PartInfo p : r.parts()) {
             String idNote = p.keyId() != null && !p.keyId().equals(r.keyId()) ? "  (OTHER KEY " + p.keyId() + ")" : "";
-            out().printf("  %-11s %10s  %s — %s%s%n", p.file(), size(p.bytes()), p.kind(), p.detail(), idNote);
+            out().printf("  %-18s %10s  %s — %s%s%n", p.file(), size(p.bytes()), p.kind(), p.detail(), idNote);
         }
         if (!r.missing().isEmpty()) {
             out().println("Missing:    " + String.join(", ", r.missing()));

@@ -42,6 +42,10 @@ final class ResultCommand implements Runnable {
                 out().println("Created:  " + r.created());
                 out().println("Records:  " + r.records() + "; cohorts under " + r.minCohort() + " suppressed");
                 out().printf(java.util.Locale.ROOT, "Outputs:  %d encrypted; cost %d PBS in %.1f s%n", r.outputs(), r.pbs(), r.seconds());
+                if (r.release() != null) {
+                    out().println("Release:  " + r.release());
+                }
+                out().println("Digest:   " + r.digest() + " (what custodians' partials are bound to)");
                 out().flush();
             }
             return MedVault.EXIT_OK;

@@ -16,6 +16,11 @@ public final class Threshold {
 
     private Threshold() {}
 
+    /** Refuses (n, t) outside 2 ≤ t ≤ n ≤ 10 or violating the flooding guard (INVALID_INPUT). */
+    public static void checkParameters(int custodians, int threshold) {
+        nativeCheck(custodians, threshold);
+    }
+
     /** Replicated t-of-n shares of the key's noise-squashing secret (the key needs noise squashing). */
     public static List<byte[]> deal(ClientKey key, int custodians, int threshold) {
         byte[][] shares = NativeObject.withHandles(h -> nativeDeal(h[0], custodians, threshold), key);
@@ -40,6 +45,8 @@ public final class Threshold {
     public static long[] combine(List<byte[]> squashed, List<byte[]> partials) {
         return nativeCombine(squashed.toArray(new byte[0][]), partials.toArray(new byte[0][]));
     }
+
+    private static native void nativeCheck(int n, int t);
 
     private static native byte[][] nativeDeal(long clientKey, int n, int t);
 

@@ -48,7 +48,8 @@ public final class KeyManager {
     public record FileInfo(String name, long bytes, String sha256, boolean secret) {}
 
     public record GenerateResult(Path directory, String keyId, String parameters, KeySetManifest.Features features,
-                                 List<FileInfo> files, double seconds, Path replacedInto) {}
+                                 List<FileInfo> files, double seconds, Path replacedInto,
+                                 KeySetManifest.Threshold threshold) {}
 
     /**
      * Generates a personal key set into {@code dir}: client.key (secret, sealed under the
@@ -57,56 +58,131 @@ public final class KeyManager {
      */
     public GenerateResult generate(Path dir, FheConfig config, char[] passphrase, boolean force) {
         long start = System.nanoTime();
+        List<String> existing = checkTarget(dir, force);
+        progress.accept("generating client and public key");
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        byte[] clientBytes = null;
+        String keyId;
+        try (ClientKey ck = ClientKey.generate(config)) {
+            keyId = ck.keyId();
+            addPublicParts(ck, files);
+            clientBytes = ck.serialize();
+            files.put(KeySetManifest.CLIENT_KEY, SecretKeyFile.seal(CLIENT_KEY_KIND, keyId, clientBytes, passphrase));
+        } finally {
+            if (clientBytes != null) {
+                Arrays.fill(clientBytes, (byte) 0);
+            }
+        }
+        return write(dir, keyId, config, files, null, existing, start);
+    }
+
+    /**
+     * The key ceremony for threshold release: generates a key with noise squashing, deals
+     * {@code threshold}-of-{@code custodians} replicated shares of its 128-bit noise-squashing
+     * secret, and writes one {@code custodian-<i>.share} per custodian, sealed under that
+     * custodian's passphrase together with a fresh Ed25519 signing key (whose public half goes
+     * into key.json). The client key is never written: it is freed as soon as the shares are dealt,
+     * so after the ceremony no single file can decrypt.
+     */
+    public GenerateResult generateThreshold(Path dir, FheConfig config, int custodians, int threshold,
+                                            List<char[]> passphrases, boolean force) {
+        long start = System.nanoTime();
+        try {
+            org.medvault.fhe.Threshold.checkParameters(custodians, threshold);
+        } catch (MedVaultException e) {
+            throw UserException.usage("--custodians " + custodians + " --threshold " + threshold + ": " + e.getMessage());
+        }
+        if (passphrases.size() != custodians) {
+            throw UserException.usage(custodians + " custodians need " + custodians + " passphrases, got " + passphrases.size());
+        }
+        List<String> existing = checkTarget(dir, force);
+        FheConfig squashing = config.withNoiseSquashing(true);
+        progress.accept("generating client and public key (with noise squashing)");
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        List<KeySetManifest.Custodian> members = new ArrayList<>();
+        String keyId;
+        try (ClientKey ck = ClientKey.generate(squashing)) {
+            keyId = ck.keyId();
+            addPublicParts(ck, files);
+            progress.accept("dealing " + threshold + "-of-" + custodians + " shares of the noise-squashing key");
+            List<byte[]> shares = new ArrayList<>(org.medvault.fhe.Threshold.deal(ck, custodians, threshold));
+            try {
+                for (int i = 1; i <= custodians; i++) {
+                    progress.accept("sealing the share of custodian " + i);
+                    java.security.KeyPair signing = CustodianShare.newSigningKeyPair();
+                    byte[] payload = CustodianShare.payload(shares.get(i - 1), signing.getPrivate());
+                    try {
+                        String name = KeySetManifest.shareFile(i);
+                        files.put(name, SecretKeyFile.seal(CustodianShare.KIND, keyId, i, payload, passphrases.get(i - 1)));
+                        members.add(new KeySetManifest.Custodian(i, name, CustodianShare.encodePublic(signing.getPublic())));
+                    } finally {
+                        Arrays.fill(payload, (byte) 0);
+                    }
+                }
+            } finally {
+                shares.forEach(b -> Arrays.fill(b, (byte) 0));
+            }
+        } // the client key (and its squashing secret) is freed here; it was never serialized
+        progress.accept("erased the client key: only the " + custodians + " sealed shares can release results");
+        return write(dir, keyId, squashing, files, new KeySetManifest.Threshold(custodians, threshold, members), existing, start);
+    }
+
+    private List<String> checkTarget(Path dir, boolean force) {
         List<String> existing = existingKeyFiles(dir);
         if (!existing.isEmpty() && !force) {
             throw new UserException(dir + " already holds keys (" + String.join(", ", existing)
                     + "); use --force to replace them (the old files are kept in a replaced-<time>/ folder)");
         }
         ensureDirectory(dir);
+        return existing;
+    }
 
-        progress.accept("generating client and public key");
-        byte[] clientBytes = null;
-        byte[] sealed;
-        byte[] publicBytes;
-        byte[] serverBytes;
-        String keyId;
-        try (ClientKey ck = ClientKey.generate(config); CompactPublicKey pk = ck.compactPublicKey()) {
-            keyId = ck.keyId();
+    private void addPublicParts(ClientKey ck, Map<String, byte[]> files) {
+        try (CompactPublicKey pk = ck.compactPublicKey()) {
             progress.accept("generating server key (compressed; this is the slow part)");
             try (CompressedServerKey sk = ck.compressedServerKey()) {
-                serverBytes = sk.serialize();
+                files.put(KeySetManifest.SERVER_KEY, sk.serialize());
             }
-            publicBytes = pk.serialize();
-            clientBytes = ck.serialize();
-            sealed = SecretKeyFile.seal(CLIENT_KEY_KIND, keyId, clientBytes, passphrase);
-        } finally {
-            if (clientBytes != null) {
-                Arrays.fill(clientBytes, (byte) 0);
-            }
+            files.put(KeySetManifest.PUBLIC_KEY, pk.serialize());
         }
+    }
 
+    /** Writes the files (secret ones 0600) and key.json last, which marks the set complete. */
+    private GenerateResult write(Path dir, String keyId, FheConfig config, Map<String, byte[]> contents,
+                                 KeySetManifest.Threshold threshold, List<String> existing, long start) {
         Path replaced = existing.isEmpty() ? null : moveAside(dir, existing);
         Map<String, KeySetManifest.FileDigest> digests = new LinkedHashMap<>();
-        digests.put(KeySetManifest.CLIENT_KEY, KeySetManifest.FileDigest.of(sealed));
-        digests.put(KeySetManifest.SERVER_KEY, KeySetManifest.FileDigest.of(serverBytes));
-        digests.put(KeySetManifest.PUBLIC_KEY, KeySetManifest.FileDigest.of(publicBytes));
+        contents.forEach((name, bytes) -> digests.put(name, KeySetManifest.FileDigest.of(bytes)));
         KeySetManifest manifest = new KeySetManifest(KeySetManifest.FORMAT, keyId, FheConfig.PARAMETER_SET,
                 new KeySetManifest.Features(config.compression(), config.noiseSquashing()),
                 DateTimeFormatter.ISO_INSTANT.format(Instant.now().truncatedTo(ChronoUnit.SECONDS)),
-                "medvault " + Version.get() + " / " + FheRuntime.nativeVersion(), digests);
+                "medvault " + Version.get() + " / " + FheRuntime.nativeVersion(), digests, threshold);
 
         progress.accept("writing " + dir);
-        AtomicFiles.write(dir.resolve(KeySetManifest.CLIENT_KEY), sealed, true);
-        AtomicFiles.write(dir.resolve(KeySetManifest.SERVER_KEY), serverBytes, false);
-        AtomicFiles.write(dir.resolve(KeySetManifest.PUBLIC_KEY), publicBytes, false);
-        byte[] manifestBytes = manifest.toBytes();
-        AtomicFiles.write(dir.resolve(KeySetManifest.FILE_NAME), manifestBytes, false); // last: marks the set complete
-
         List<FileInfo> files = new ArrayList<>();
-        digests.forEach((name, d) -> files.add(new FileInfo(name, d.bytes(), d.sha256(), name.equals(KeySetManifest.CLIENT_KEY))));
+        contents.forEach((name, bytes) -> {
+            boolean secret = isSecret(name);
+            AtomicFiles.write(dir.resolve(name), bytes, secret);
+            files.add(new FileInfo(name, bytes.length, digests.get(name).sha256(), secret));
+        });
+        byte[] manifestBytes = manifest.toBytes();
+        AtomicFiles.write(dir.resolve(KeySetManifest.FILE_NAME), manifestBytes, false);
         files.add(new FileInfo(KeySetManifest.FILE_NAME, manifestBytes.length, KeySetManifest.sha256(manifestBytes), false));
         return new GenerateResult(dir, keyId, FheConfig.PARAMETER_SET, manifest.features(), files,
-                (System.nanoTime() - start) / 1e9, replaced);
+                (System.nanoTime() - start) / 1e9, replaced, threshold);
+    }
+
+    private static boolean isSecret(String name) {
+        return name.equals(KeySetManifest.CLIENT_KEY) || name.endsWith(".share");
+    }
+
+    /** Every file a key set may hold: the personal set's four and up to ten custodian shares. */
+    private static List<String> keyFileNames() {
+        List<String> names = new ArrayList<>(KEY_FILES);
+        for (int i = 1; i <= 10; i++) {
+            names.add(KeySetManifest.shareFile(i));
+        }
+        return names;
     }
 
     private static List<String> existingKeyFiles(Path dir) {
@@ -114,7 +190,7 @@ public final class KeyManager {
             throw UserException.usage(dir + " exists and is not a directory");
         }
         List<String> out = new ArrayList<>();
-        for (String f : KEY_FILES) {
+        for (String f : keyFileNames()) {
             if (Files.exists(dir.resolve(f))) {
                 out.add(f);
             }
@@ -161,7 +237,8 @@ public final class KeyManager {
     public record PartInfo(String file, String kind, long bytes, String keyId, String detail) {}
 
     public record InfoResult(Path path, String keyId, String parameters, KeySetManifest.Features features,
-                             String created, List<PartInfo> parts, List<String> missing) {}
+                             String created, List<PartInfo> parts, List<String> missing,
+                             KeySetManifest.Threshold threshold) {}
 
     /** Describes a key directory or one key file. Never decrypts and never shows secret bytes. */
     public InfoResult info(Path path) {
@@ -169,19 +246,20 @@ public final class KeyManager {
             throw new UserException(path + ": no such file or directory");
         }
         if (Files.isDirectory(path)) {
+            Path manifestPath = path.resolve(KeySetManifest.FILE_NAME);
+            KeySetManifest manifest = Files.exists(manifestPath)
+                    ? KeySetManifest.parse(AtomicFiles.read(manifestPath, "key manifest"), manifestPath.toString()) : null;
+            List<String> expected = new ArrayList<>(manifest != null ? manifest.files().keySet() : KEY_FILES);
+            if (!expected.contains(KeySetManifest.FILE_NAME)) {
+                expected.add(KeySetManifest.FILE_NAME);
+            }
             List<PartInfo> parts = new ArrayList<>();
             List<String> missing = new ArrayList<>();
-            KeySetManifest manifest = null;
-            for (String f : KEY_FILES) {
-                Path p = path.resolve(f);
-                if (!Files.exists(p)) {
+            for (String f : keyFileNames()) {
+                if (Files.exists(path.resolve(f))) {
+                    parts.add(describe(path.resolve(f)));
+                } else if (expected.contains(f)) {
                     missing.add(f);
-                    continue;
-                }
-                PartInfo part = describe(p);
-                parts.add(part);
-                if (f.equals(KeySetManifest.FILE_NAME)) {
-                    manifest = KeySetManifest.parse(AtomicFiles.read(p, "key manifest"), p.toString());
                 }
             }
             if (parts.isEmpty()) {
@@ -189,10 +267,11 @@ public final class KeyManager {
             }
             String keyId = manifest != null ? manifest.keyId() : parts.get(0).keyId();
             return new InfoResult(path, keyId, manifest != null ? manifest.parameters() : FheConfig.PARAMETER_SET,
-                    manifest != null ? manifest.features() : null, manifest != null ? manifest.created() : null, parts, missing);
+                    manifest != null ? manifest.features() : null, manifest != null ? manifest.created() : null, parts, missing,
+                    manifest != null ? manifest.threshold() : null);
         }
         PartInfo part = describe(path);
-        return new InfoResult(path, part.keyId(), FheConfig.PARAMETER_SET, null, null, List.of(part), List.of());
+        return new InfoResult(path, part.keyId(), FheConfig.PARAMETER_SET, null, null, List.of(part), List.of(), null);
     }
 
     private PartInfo describe(Path p) {
@@ -202,7 +281,8 @@ public final class KeyManager {
                 java.nio.charset.StandardCharsets.US_ASCII);
         if (magic.equals(SecretKeyFile.MAGIC)) {
             SecretKeyFile.Header h = SecretKeyFile.readHeader(data, name);
-            return new PartInfo(p.getFileName().toString(), h.kind() + " (secret, passphrase-protected)", data.length,
+            String who = h.custodian() != null ? " of custodian " + h.custodian() : "";
+            return new PartInfo(p.getFileName().toString(), h.kind() + who + " (secret, passphrase-protected)", data.length,
                     h.keyId(), "argon2id " + h.kdf().memoryKiB() / 1024 + " MiB, " + h.kdf().iterations() + " passes, "
                             + h.kdf().parallelism() + " lanes; AES-256-GCM");
         }
@@ -253,11 +333,17 @@ public final class KeyManager {
         checks.add(new Check(KeySetManifest.FILE_NAME, true, "format " + m.format() + ", key id " + m.keyId()));
 
         Map<String, byte[]> contents = new LinkedHashMap<>();
-        for (String f : List.of(KeySetManifest.CLIENT_KEY, KeySetManifest.SERVER_KEY, KeySetManifest.PUBLIC_KEY)) {
+        List<String> names = new ArrayList<>(List.of(KeySetManifest.SERVER_KEY, KeySetManifest.PUBLIC_KEY));
+        if (!m.isThreshold()) {
+            names.add(0, KeySetManifest.CLIENT_KEY);
+        }
+        m.files().keySet().stream().filter(f -> !names.contains(f)).forEach(names::add);
+        for (String f : names) {
             Path p = dir.resolve(f);
             KeySetManifest.FileDigest expected = m.files().get(f);
             if (!Files.exists(p)) {
-                checks.add(new Check(f + " digest", false, "missing"));
+                boolean handedOut = f.endsWith(".share");
+                checks.add(new Check(f + " digest", handedOut, handedOut ? "not here (handed to its custodian)" : "missing"));
                 continue;
             }
             byte[] data = AtomicFiles.read(p, "key file");
@@ -307,6 +393,20 @@ public final class KeyManager {
             }));
             if (passphraseOrNull != null && pub != null) {
                 checks.add(check("client.key decrypts public.key encryptions", () -> roundTrip(dir, cli, pub, passphraseOrNull, m.keyId())));
+            }
+        }
+        if (m.isThreshold()) {
+            for (KeySetManifest.Custodian c : m.threshold().members()) {
+                byte[] share = contents.get(c.share());
+                if (share != null) {
+                    checks.add(check(c.share() + " header", () -> {
+                        SecretKeyFile.Header h = SecretKeyFile.readHeader(share, dir.resolve(c.share()).toString());
+                        if (!CustodianShare.KIND.equals(h.kind()) || !Integer.valueOf(c.index()).equals(h.custodian())) {
+                            return "a " + h.kind() + " of custodian " + h.custodian() + ", expected custodian " + c.index();
+                        }
+                        return h.keyId().equals(m.keyId()) ? null : "key id " + h.keyId() + " != " + m.keyId();
+                    }));
+                }
             }
         }
         boolean ok = checks.stream().allMatch(Check::ok);
@@ -364,7 +464,7 @@ public final class KeyManager {
         Map<String, KeySetManifest.FileDigest> files = new LinkedHashMap<>(m.files());
         files.put(name, KeySetManifest.FileDigest.of(newContents));
         KeySetManifest updated = new KeySetManifest(m.format(), m.keyId(), m.parameters(), m.features(), m.created(),
-                m.createdBy(), files);
+                m.createdBy(), files, m.threshold());
         AtomicFiles.write(manifestPath, updated.toBytes(), false);
         progress.accept("updated the digest of " + name + " in " + manifestPath);
     }
@@ -387,7 +487,7 @@ public final class KeyManager {
                     }
                 }
             }
-            byte[] resealed = SecretKeyFile.seal(h.kind(), h.keyId(), secret, newPassphrase);
+            byte[] resealed = SecretKeyFile.seal(h.kind(), h.keyId(), h.custodian(), secret, newPassphrase);
             AtomicFiles.write(file, resealed, true);
             updateManifestDigest(file, h.keyId(), resealed);
             return new ChangePassphraseResult(file, h.keyId());

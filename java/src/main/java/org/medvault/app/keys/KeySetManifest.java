@@ -27,7 +27,8 @@ public record KeySetManifest(
         Features features,
         String created,
         String createdBy,
-        Map<String, FileDigest> files) {
+        Map<String, FileDigest> files,
+        Threshold threshold) {
 
     public static final String FORMAT = "medvault-keyset/1";
     public static final String FILE_NAME = "key.json";
@@ -40,6 +41,29 @@ public record KeySetManifest(
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     public record Features(boolean compression, boolean noiseSquashing) {}
+
+    /**
+     * A threshold key set: no client key exists; custodian {@code index} holds {@code share} and
+     * signs its partial decryptions with the Ed25519 key {@code signingKey} (X.509, base64).
+     */
+    public record Threshold(int custodians, int threshold, java.util.List<Custodian> members) {
+        public Custodian member(int index) {
+            return members.stream().filter(m -> m.index() == index).findFirst()
+                    .orElseThrow(() -> new UserException("key.json lists no custodian " + index));
+        }
+    }
+
+    public record Custodian(int index, String share, String signingKey) {}
+
+    /** The share file of custodian {@code index} (1-based). */
+    public static String shareFile(int index) {
+        return "custodian-" + index + ".share";
+    }
+
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isThreshold() {
+        return threshold != null;
+    }
 
     public record FileDigest(long bytes, String sha256) {
         public static FileDigest of(byte[] data) {
@@ -71,6 +95,11 @@ public record KeySetManifest(
         }
         if (m.keyId() == null || !m.keyId().matches("[0-9a-f]{64}")) {
             throw new UserException(name + ": missing or malformed keyId");
+        }
+        Threshold t = m.threshold();
+        if (t != null && (t.members() == null || t.members().size() != t.custodians() || t.threshold() < 2
+                || t.threshold() > t.custodians())) {
+            throw new UserException(name + ": malformed threshold section");
         }
         return m;
     }

@@ -52,8 +52,9 @@ public final class SecretKeyFile {
     /** Header lines are short; this bounds how far we look for the end of the JSON line. */
     private static final int MAX_HEADER = 64 * 1024;
 
-    /** The authenticated header fields. */
-    public record Header(String kind, String keyId, Kdf kdf, Aead aead) {}
+    /** The authenticated header fields ({@code custodian}: the holder's index, for custodian shares). */
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+    public record Header(String kind, String keyId, Integer custodian, Kdf kdf, Aead aead) {}
 
     public record Kdf(String alg, int version, int memoryKiB, int iterations, int parallelism, String salt) {}
 
@@ -63,12 +64,17 @@ public final class SecretKeyFile {
 
     /** Encrypts {@code secret} under {@code passphrase}; returns the whole file's bytes. */
     public static byte[] seal(String kind, String keyId, byte[] secret, char[] passphrase) {
+        return seal(kind, keyId, null, secret, passphrase);
+    }
+
+    /** As {@link #seal(String, String, byte[], char[])}, naming the custodian who holds it. */
+    public static byte[] seal(String kind, String keyId, Integer custodian, byte[] secret, char[] passphrase) {
         checkPassphrase(passphrase);
         byte[] salt = new byte[16];
         byte[] nonce = new byte[12];
         RANDOM.nextBytes(salt);
         RANDOM.nextBytes(nonce);
-        Header header = new Header(kind, keyId,
+        Header header = new Header(kind, keyId, custodian,
                 new Kdf("argon2id", 0x13, MEMORY_KIB, ITERATIONS, PARALLELISM, b64(salt)),
                 new Aead("AES-256-GCM", b64(nonce)));
         byte[] aad = headerBytes(header);

@@ -1,5 +1,6 @@
 package org.medvault.app.query;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -19,6 +20,8 @@ import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompressedServerKey;
 import org.medvault.fhe.FheRuntime;
 import org.medvault.fhe.FheType;
+import org.medvault.fhe.FheUint;
+import org.medvault.fhe.Threshold;
 import org.medvault.fhe.MedVaultException;
 import org.medvault.fhe.QueryExecutor;
 import org.medvault.fhe.ServerKey;
@@ -41,7 +44,8 @@ public final class QueryService {
     }
 
     public record RunResult(Path out, String query, long records, long pbs, double seconds, double pbsPerRecord,
-                            double estimatedPbsPerRecord, double secondsPerRecord, String vaultDigest, String keyId) {}
+                            double estimatedPbsPerRecord, double secondsPerRecord, String vaultDigest, String keyId,
+                            Double squashSeconds) {}
 
     /** Runs a query with the analyst's server key (public) and writes the encrypted result. */
     public RunResult run(Path vaultFile, Path serverKeyFile, String query, Path out) {
@@ -50,8 +54,8 @@ public final class QueryService {
             long n = store.stats().records();
             QueryPlan plan = QueryPlanner.plan(schema, query, n);
             progress.note("loading the server key " + serverKeyFile);
-            try (ServerKey sk = loadServerKey(serverKeyFile, store.keyId());
-                 QueryExecutor ex = new QueryExecutor(plan.nativePlan())) {
+            LoadedKey key = loadServerKey(serverKeyFile, store.keyId());
+            try (ServerKey sk = key.key(); QueryExecutor ex = new QueryExecutor(plan.nativePlan())) {
                 long pbs0 = FheRuntime.pbsCount();
                 long t0 = System.nanoTime();
                 progress.begin("query", n);
@@ -73,58 +77,90 @@ public final class QueryService {
                 long pbs = FheRuntime.pbsCount() - pbs0;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 List<byte[]> bytes = new ArrayList<>();
+                List<byte[]> squashed = new ArrayList<>();
                 List<String> types = new ArrayList<>();
+                long t1 = System.nanoTime();
                 try {
+                    if (key.squashing()) {
+                        progress.note("noise-squashing " + outputs.size() + " outputs for threshold release");
+                    }
                     for (Ciphertext c : outputs) {
                         bytes.add(c.serialize());
                         types.add(c.type().name());
+                        if (key.squashing()) {
+                            squashed.add(Threshold.squash(sk, (FheUint<?>) c));
+                        }
                     }
                 } finally {
                     outputs.forEach(Ciphertext::close);
                 }
+                Double squashSeconds = key.squashing() ? (System.nanoTime() - t1) / 1e9 : null;
                 String digest = store.digest();
                 ResultFile rf = new ResultFile(new ResultFile.Header(query, vaultFile.getFileName().toString(), digest,
                         store.keyId(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), n, plan.minCohort(), types,
-                        pbs, seconds, schema.canonicalJson()), bytes);
+                        pbs, seconds, schema.canonicalJson(), key.squashing() ? Boolean.TRUE : null, squashSeconds,
+                        key.custodians()), bytes, squashed);
                 AtomicFiles.write(out, rf.toBytes(), false);
                 return new RunResult(out, query, n, pbs, seconds, n == 0 ? 0 : (double) pbs / n,
-                        plan.estimatedPbsPerRecord(), n == 0 ? 0 : seconds / n, digest, store.keyId());
+                        plan.estimatedPbsPerRecord(), n == 0 ? 0 : seconds / n, digest, store.keyId(), squashSeconds);
             }
         }
     }
 
-    private ServerKey loadServerKey(Path file, String keyId) {
-        Path f = java.nio.file.Files.isDirectory(file) ? file.resolve(KeySetManifest.SERVER_KEY) : file;
+    /** The server key, whether it can noise-squash, and the custodians from key.json beside it (if any). */
+    private record LoadedKey(ServerKey key, boolean squashing, KeySetManifest.Threshold custodians) {}
+
+    private LoadedKey loadServerKey(Path file, String keyId) {
+        Path f = Files.isDirectory(file) ? file.resolve(KeySetManifest.SERVER_KEY) : file;
+        boolean squashing;
+        ServerKey key;
         try (CompressedServerKey c = CompressedServerKey.deserialize(AtomicFiles.read(f, "server key"))) {
             if (!c.keyId().equals(keyId)) {
                 throw new UserException(f + " is the server key of key " + c.keyId() + "; the vault is under key " + keyId);
             }
-            return c.decompress();
+            squashing = c.config().noiseSquashing();
+            key = c.decompress();
         } catch (MedVaultException e) {
             throw new UserException(f + " is not a MedVault server key (" + e.getMessage() + ")");
         }
+        KeySetManifest.Threshold custodians = null;
+        Path manifest = f.toAbsolutePath().resolveSibling(KeySetManifest.FILE_NAME);
+        if (squashing && Files.isRegularFile(manifest)) {
+            KeySetManifest m = KeySetManifest.parse(AtomicFiles.read(manifest, "key manifest"), manifest.toString());
+            if (m.keyId().equals(keyId)) {
+                custodians = m.threshold();
+            }
+        }
+        return new LoadedKey(key, squashing, custodians);
     }
 
     // ---------------------------------------------------------------- results
 
     public record ResultInfo(Path file, String query, String vault, String vaultDigest, String keyId, String created,
-                             long records, int minCohort, int outputs, long pbs, double seconds) {}
+                             long records, int minCohort, int outputs, long pbs, double seconds, String digest,
+                             String release) {}
 
     public ResultInfo info(Path resultFile) {
-        ResultFile rf = ResultFile.parse(AtomicFiles.read(resultFile, "result"), resultFile.toString());
+        byte[] bytes = AtomicFiles.read(resultFile, "result");
+        ResultFile rf = ResultFile.parse(bytes, resultFile.toString());
         ResultFile.Header h = rf.header();
+        String release = null;
+        if (h.isSquashed()) {
+            release = String.format(java.util.Locale.ROOT, "threshold: %d squashed outputs (%.1f s to squash)%s",
+                    rf.squashed().size(), h.squashSeconds() == null ? 0.0 : h.squashSeconds(), h.custodians() == null
+                            ? "; custodians not named (combine needs --keys)"
+                            : "; any " + h.custodians().threshold() + " of " + h.custodians().custodians() + " custodians");
+        }
         return new ResultInfo(resultFile, h.query(), h.vault(), h.vaultDigest(), h.keyId(), h.created(), h.records(),
-                h.minCohort(), rf.outputs().size(), h.pbs(), h.seconds());
+                h.minCohort(), rf.outputs().size(), h.pbs(), h.seconds(), ResultFile.digest(bytes), release);
     }
 
-    public record Released(Path file, String query, String keyId, long records, List<QueryPlan.Statistic> statistics) {}
+    /** Released statistics; {@code signers}: the custodians whose partials released them (threshold keys). */
+    public record Released(Path file, String query, String keyId, long records, List<QueryPlan.Statistic> statistics,
+                           List<Integer> signers) {}
 
-    /**
-     * Decrypts a result with a whole (personal) client key and finishes avg/var in clear. The plan
-     * is rebuilt from the query text and the schema stored in the result, and must match its outputs.
-     */
-    public Released decrypt(Path resultFile, Path clientKeyFile, char[] passphrase) {
-        ResultFile rf = ResultFile.parse(AtomicFiles.read(resultFile, "result"), resultFile.toString());
+    /** The plan rebuilt from a result's query text and stored schema; it must match the result's outputs. */
+    static QueryPlan planOf(ResultFile rf, Path resultFile) {
         VaultSchema schema = VaultSchema.parse(rf.header().schema().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                 resultFile + " (schema)");
         QueryPlan plan = QueryPlanner.plan(schema, rf.header().query(), rf.header().records());
@@ -132,8 +168,24 @@ public final class QueryService {
             throw new UserException(resultFile + " does not match its query's plan (" + rf.outputs().size() + " outputs, "
                     + plan.resultCount() + " expected)");
         }
+        return plan;
+    }
+
+    /**
+     * Decrypts a result with a whole (personal) client key and finishes avg/var in clear. The plan
+     * is rebuilt from the query text and the schema stored in the result, and must match its outputs.
+     */
+    public Released decrypt(Path resultFile, Path clientKeyFile, char[] passphrase) {
+        ResultFile rf = ResultFile.parse(AtomicFiles.read(resultFile, "result"), resultFile.toString());
+        QueryPlan plan = planOf(rf, resultFile);
         Path ckFile = java.nio.file.Files.isDirectory(clientKeyFile) ? clientKeyFile.resolve(KeySetManifest.CLIENT_KEY) : clientKeyFile;
-        byte[] secret = SecretKeyFile.open(AtomicFiles.read(ckFile, "client key"), passphrase, ckFile.toString());
+        byte[] sealed = AtomicFiles.read(ckFile, "client key");
+        String kind = SecretKeyFile.readHeader(sealed, ckFile.toString()).kind();
+        if (!org.medvault.app.keys.KeyManager.CLIENT_KEY_KIND.equals(kind)) {
+            throw new UserException(ckFile + " is a " + kind + ", not a client key"
+                    + (rf.header().isSquashed() ? "; threshold results are released with 'decrypt partial' and 'decrypt combine'" : ""));
+        }
+        byte[] secret = SecretKeyFile.open(sealed, passphrase, ckFile.toString());
         long[] values = new long[rf.outputs().size()];
         try (ClientKey ck = ClientKey.deserialize(secret)) {
             if (!ck.keyId().equals(rf.header().keyId())) {
@@ -152,6 +204,6 @@ public final class QueryService {
         } finally {
             Arrays.fill(secret, (byte) 0);
         }
-        return new Released(resultFile, rf.header().query(), rf.header().keyId(), rf.header().records(), plan.finish(values));
+        return new Released(resultFile, rf.header().query(), rf.header().keyId(), rf.header().records(), plan.finish(values), null);
     }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.medvault.app.HeaderedFile;
 import org.medvault.app.UserException;
+import org.medvault.app.keys.KeySetManifest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -15,19 +16,36 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * A query result ({@code .mvr}): the encrypted outputs with the query text, the vault digest, the
  * key id, the time and the cost.
  * {@code MEDVAULT-RESULT v1\n<header JSON>\n} then, per output, a 4-byte big-endian length and the
- * ciphertext's safe serialization.
+ * ciphertext's safe serialization; for a threshold key, then the same for each output's
+ * noise-squashed form (what custodians decrypt), and the header names the custodians.
  */
-public record ResultFile(Header header, List<byte[]> outputs) {
+public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squashed) {
     static final String MAGIC = "MEDVAULT-RESULT v1\n";
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     public record Header(String query, String vault, String vaultDigest, String keyId, String created, long records,
-                         int minCohort, List<String> outputTypes, long pbs, double seconds, String schema) {}
+                         int minCohort, List<String> outputTypes, long pbs, double seconds, String schema,
+                         Boolean squashed, Double squashSeconds, KeySetManifest.Threshold custodians) {
+        @com.fasterxml.jackson.annotation.JsonIgnore
+        public boolean isSquashed() {
+            return Boolean.TRUE.equals(squashed);
+        }
+    }
+
+    public ResultFile {
+        squashed = squashed == null ? List.of() : squashed;
+    }
+
+    /** SHA-256 (hex) of a result file's bytes: what custodians' partials are bound to. */
+    public static String digest(byte[] file) {
+        return KeySetManifest.sha256(file);
+    }
 
     public byte[] toBytes() {
         try {
             ByteArrayOutputStream body = new ByteArrayOutputStream();
-            for (byte[] o : outputs) {
+            for (byte[] o : concat(outputs, squashed)) {
                 body.write(ByteBuffer.allocate(4).putInt(o.length).array());
                 body.write(o);
             }
@@ -35,6 +53,12 @@ public record ResultFile(Header header, List<byte[]> outputs) {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static List<byte[]> concat(List<byte[]> a, List<byte[]> b) {
+        List<byte[]> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
     }
 
     public static ResultFile parse(byte[] bytes, String name) {
@@ -59,9 +83,11 @@ public record ResultFile(Header header, List<byte[]> outputs) {
             b.get(o);
             outs.add(o);
         }
-        if (b.remaining() != 0 || outs.size() != h.outputTypes().size()) {
-            throw new UserException(name + " is corrupt: " + outs.size() + " outputs for " + h.outputTypes().size() + " declared");
+        int declared = h.outputTypes().size() * (h.isSquashed() ? 2 : 1);
+        if (b.remaining() != 0 || outs.size() != declared) {
+            throw new UserException(name + " is corrupt: " + outs.size() + " ciphertexts for " + declared + " declared");
         }
-        return new ResultFile(h, outs);
+        int n = h.outputTypes().size();
+        return new ResultFile(h, List.copyOf(outs.subList(0, n)), List.copyOf(outs.subList(n, outs.size())));
     }
 }

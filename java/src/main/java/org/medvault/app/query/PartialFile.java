@@ -1,0 +1,91 @@
+package org.medvault.app.query;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.medvault.app.HeaderedFile;
+import org.medvault.app.UserException;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * One custodian's signed partial decryption of a result ({@code .mvp}):
+ * {@code MEDVAULT-PARTIAL v1\n<header JSON>\n}, a 4-byte big-endian length and the native partial
+ * (which repeats index, n, t, signer set and context), then a 64-byte Ed25519 signature by the
+ * custodian over every byte before it. Nothing in it varies between two runs of the same request,
+ * so a repeated request gives byte-identical output.
+ */
+public record PartialFile(Header header, byte[] partial, byte[] signed, byte[] signature) {
+    static final String MAGIC = "MEDVAULT-PARTIAL v1\n";
+    static final int SIGNATURE_BYTES = 64;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @param blocks squashed LWE blocks per output (each carries 4 bits), in output order
+     */
+    public record Header(String keyId, String resultDigest, String query, int custodian, int custodians, int threshold,
+                         List<Integer> signers, List<Integer> blocks) {}
+
+    /** The bytes to sign: magic, header, length-prefixed native partial. */
+    static byte[] unsigned(Header header, byte[] partial) {
+        try {
+            byte[] body = ByteBuffer.allocate(4 + partial.length).putInt(partial.length).put(partial).array();
+            return HeaderedFile.join(MAGIC, JSON.writeValueAsString(header), body);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static byte[] withSignature(byte[] unsigned, byte[] signature) {
+        byte[] out = Arrays.copyOf(unsigned, unsigned.length + signature.length);
+        System.arraycopy(signature, 0, out, unsigned.length, signature.length);
+        return out;
+    }
+
+    public static PartialFile parse(byte[] bytes, String name) {
+        HeaderedFile f = HeaderedFile.split(bytes, MAGIC, 1 << 16, name, "MedVault partial decryption");
+        Header h;
+        try {
+            h = JSON.readValue(f.header(), Header.class);
+        } catch (IOException e) {
+            throw new UserException(name + " is corrupt: unreadable header");
+        }
+        if (h.keyId() == null || h.resultDigest() == null || h.signers() == null || h.blocks() == null) {
+            throw new UserException(name + " is corrupt: incomplete header");
+        }
+        ByteBuffer b = ByteBuffer.wrap(bytes, f.bodyOffset(), bytes.length - f.bodyOffset());
+        if (b.remaining() < 4 + SIGNATURE_BYTES) {
+            throw new UserException(name + " is truncated");
+        }
+        int len = b.getInt();
+        if (len < 0 || len != b.remaining() - SIGNATURE_BYTES) {
+            throw new UserException(name + " is corrupt: partial length " + len + " does not fit the file");
+        }
+        byte[] partial = new byte[len];
+        b.get(partial);
+        byte[] sig = new byte[SIGNATURE_BYTES];
+        b.get(sig);
+        return new PartialFile(h, partial, Arrays.copyOf(bytes, bytes.length - SIGNATURE_BYTES), sig);
+    }
+
+    /**
+     * Block counts per output read from a native partial: magic (8), index, n, t (3), signer mask
+     * (2), context length (4, LE) and context, then per output a block count (4, LE) and 16 bytes each.
+     */
+    static List<Integer> blockCounts(byte[] nativePartial) {
+        ByteBuffer b = ByteBuffer.wrap(nativePartial).order(ByteOrder.LITTLE_ENDIAN);
+        b.position(13);
+        b.position(b.position() + 4 + b.getInt());
+        List<Integer> out = new ArrayList<>();
+        while (b.hasRemaining()) {
+            int n = b.getInt();
+            out.add(n);
+            b.position(b.position() + 16 * n);
+        }
+        return out;
+    }
+}
