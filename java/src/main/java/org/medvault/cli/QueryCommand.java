@@ -73,6 +73,9 @@ final class QueryCommand extends BaseCommand {
             out().printf(Locale.ROOT, "Wrote encrypted result %s: %d records in %.1f s (%.2f s/record), %d PBS (%.1f per record;"
                     + " estimated %.1f)%n", r.out(), r.records(), r.seconds(), r.secondsPerRecord(), r.pbs(), r.pbsPerRecord(),
                     r.estimatedPbsPerRecord());
+            if (r.squashSeconds() != null) {
+                out().printf(Locale.ROOT, "Outputs noise-squashed for threshold release in %.1f s%n", r.squashSeconds());
+            }
             out().flush();
         }
         return MedVault.EXIT_OK;
