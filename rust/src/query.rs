@@ -48,7 +48,49 @@ pub enum Output {
     Min { slot: usize, bits: u32 },
     Max { slot: usize, bits: u32 },
     /// Counts of records with x >= edge, for each edge; buckets are differences (at `bits`).
-    Hist { slot: usize, edges: Vec<u64>, bits: u32 },
+    /// `lower`/`upper`: bounds on x that the predicate implies for every counted record (the
+    /// planner's interval analysis), so edges <= lower count exactly the cohort and edges >
+    /// upper count nothing: neither needs a comparison or a sum per record.
+    Hist {
+        slot: usize,
+        edges: Vec<u64>,
+        bits: u32,
+        #[serde(default)]
+        lower: u64,
+        #[serde(default)]
+        upper: Option<u64>,
+    },
+}
+
+/// How a histogram edge's cumulative count is obtained.
+#[derive(Clone, Copy, PartialEq)]
+enum Edge {
+    /// Every counted record has x >= edge: the count itself.
+    Cohort,
+    /// No counted record reaches the edge: zero.
+    Empty,
+    /// One comparison on cond·x per record, summed.
+    Compare,
+}
+
+fn edge_kind(e: u64, lower: u64, upper: Option<u64>) -> Edge {
+    if e <= lower {
+        Edge::Cohort
+    } else if upper.is_some_and(|u| e > u) {
+        Edge::Empty
+    } else {
+        Edge::Compare
+    }
+}
+
+/// The edges of a histogram output that need a comparison per record.
+fn compared_edges(o: &Output) -> Vec<u64> {
+    match o {
+        Output::Hist { edges, lower, upper, .. } => {
+            edges.iter().copied().filter(|&e| edge_kind(e, *lower, *upper) == Edge::Compare).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[derive(Deserialize, Debug)]
@@ -115,7 +157,7 @@ impl Executor {
                     kind_for_bits(*bits)?;
                     check_slot(*slot, &layout)?;
                 }
-                Output::Hist { slot, bits, edges } => {
+                Output::Hist { slot, bits, edges, .. } => {
                     kind_for_bits(*bits)?;
                     check_slot(*slot, &layout)?;
                     if edges.len() < 2 {
@@ -129,10 +171,7 @@ impl Executor {
             hist_sums: plan
                 .outputs
                 .iter()
-                .map(|o| match o {
-                    Output::Hist { edges, .. } => (0..edges.len()).map(|_| Vec::new()).collect(),
-                    _ => Vec::new(),
-                })
+                .map(|o| compared_edges(o).iter().map(|_| Vec::new()).collect())
                 .collect(),
             sums: (0..n).map(|_| Vec::new()).collect(),
             extrema: (0..n).map(|_| None).collect(),
@@ -171,8 +210,8 @@ impl Executor {
                     self.sums[o].push(ops::sum(&terms)?);
                     fold(&mut self.sums[o])?;
                 }
-                Output::Hist { edges, .. } => {
-                    for e in 0..edges.len() {
+                Output::Hist { .. } => {
+                    for e in 0..compared_edges(out).len() {
                         let terms: Vec<&Ct> = contributions.iter().map(|c| &c[o].many()[e]).collect();
                         self.hist_sums[o][e].push(ops::sum(&terms)?);
                         fold(&mut self.hist_sums[o][e])?;
@@ -214,10 +253,11 @@ impl Executor {
                     let wide = ops::cast(&values[*slot], kind_for_bits(*bits)?)?;
                     Contribution::One(if_then_zero(&cond, &ops::not(&wide)?)?)
                 }
-                Output::Hist { slot, edges, bits } => {
+                Output::Hist { slot, bits, .. } => {
                     let k = kind_for_bits(*bits)?;
+                    let edges = compared_edges(o);
                     let mut flags = Vec::with_capacity(edges.len());
-                    for &e in edges {
+                    for e in edges {
                         let flag = if e == 0 {
                             cond.clone()
                         } else if values[*slot].kind().check_value(e).is_err() {
@@ -268,13 +308,23 @@ impl Executor {
                     };
                     raw.push(ops::not(&m)?);
                 }
-                Output::Hist { edges, bits, .. } => {
+                Output::Hist { edges, bits, lower, upper, .. } => {
                     let k = kind_for_bits(*bits)?;
+                    let cohort = count.as_ref().ok_or_else(|| Error::internal("the count comes first"))?;
                     let mut cumulative = Vec::with_capacity(edges.len());
-                    for e in 0..edges.len() {
-                        cumulative.push(match self.hist_sums[o][e].len() {
-                            0 => ops::trivial(k, 0)?,
-                            _ => ops::sum(&self.hist_sums[o][e].iter().collect::<Vec<_>>())?,
+                    let mut j = 0;
+                    for &e in edges {
+                        cumulative.push(match edge_kind(e, *lower, *upper) {
+                            Edge::Cohort => ops::cast(cohort, k)?,
+                            Edge::Empty => ops::trivial(k, 0)?,
+                            Edge::Compare => {
+                                let partials = &self.hist_sums[o][j];
+                                j += 1;
+                                match partials.len() {
+                                    0 => ops::trivial(k, 0)?,
+                                    _ => ops::sum(&partials.iter().collect::<Vec<_>>())?,
+                                }
+                            }
                         });
                     }
                     for b in 0..edges.len() - 1 {

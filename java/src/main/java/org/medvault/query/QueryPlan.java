@@ -23,8 +23,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 public final class QueryPlan {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One encrypted output of the plan, as the native executor knows it. */
-    public record Output(String key, String kind, int slot, int bits, List<Long> edges, FieldSpec field) {
+    /**
+     * One encrypted output of the plan, as the native executor knows it. For histograms,
+     * {@code lower}/{@code upper} (nullable) bound the field's stored value for every record the
+     * predicate keeps, so edges outside need no per-record comparison.
+     */
+    public record Output(String key, String kind, int slot, int bits, List<Long> edges, FieldSpec field, Long lower, Long upper) {
+        public Output(String key, String kind, int slot, int bits, List<Long> edges, FieldSpec field) {
+            this(key, kind, slot, bits, edges, field, null, null);
+        }
+
         /** How many ciphertexts this output yields (histograms: one per bucket). */
         public int results() {
             return kind.equals("hist") ? edges.size() - 1 : 1;
@@ -110,6 +118,12 @@ public final class QueryPlan {
             }
             if (o.edges() != null) {
                 m.put("edges", o.edges());
+            }
+            if (o.lower() != null) {
+                m.put("lower", o.lower());
+            }
+            if (o.upper() != null) {
+                m.put("upper", o.upper());
             }
             outs.add(m);
         }

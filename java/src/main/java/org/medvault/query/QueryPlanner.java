@@ -81,7 +81,7 @@ public final class QueryPlanner {
                         }
                         keys.add(key);
                     }
-                    case "histogram" -> keys.add(histogram(outputs, a, f, countBits));
+                    case "histogram" -> keys.add(histogram(outputs, a, f, countBits, pred));
                     default -> throw new QueryException("unknown aggregate " + a.function(), a.pos());
                 }
             }
@@ -119,7 +119,56 @@ public final class QueryPlanner {
         return key;
     }
 
-    private String histogram(Map<String, QueryPlan.Output> outputs, Ast.Aggregate a, FieldSpec f, int countBits) {
+    /**
+     * The interval [lo, hi] of stored values of {@code slot} that every record satisfying the native
+     * predicate {@code p} lies in (interval analysis: AND intersects, OR takes the hull, anything
+     * else says nothing). Exact: it reads the same stored-unit constants the executor compares.
+     */
+    @SuppressWarnings("unchecked")
+    static long[] implied(Map<String, Object> p, int slot) {
+        long[] all = {0, Long.MAX_VALUE};
+        String op = (String) p.get("op");
+        switch (op) {
+            case "and", "or" -> {
+                long[] acc = null;
+                for (Map<String, Object> arg : (List<Map<String, Object>>) p.get("args")) {
+                    long[] r = implied(arg, slot);
+                    acc = acc == null ? r : op.equals("and")
+                            ? new long[] {Math.max(acc[0], r[0]), Math.min(acc[1], r[1])}
+                            : new long[] {Math.min(acc[0], r[0]), Math.max(acc[1], r[1])};
+                }
+                return acc == null ? all : acc;
+            }
+            case "cmp", "between", "in" -> {
+                if (((Number) p.get("slot")).intValue() != slot) {
+                    return all;
+                }
+                if (op.equals("between")) {
+                    return new long[] {((Number) p.get("lo")).longValue(), ((Number) p.get("hi")).longValue()};
+                }
+                if (op.equals("in")) {
+                    List<Number> vs = (List<Number>) p.get("values");
+                    return new long[] {vs.stream().mapToLong(Number::longValue).min().orElse(0),
+                        vs.stream().mapToLong(Number::longValue).max().orElse(Long.MAX_VALUE)};
+                }
+                long c = ((Number) p.get("c")).longValue();
+                return switch ((String) p.get("cmp")) {
+                    case "eq" -> new long[] {c, c};
+                    case "ge" -> new long[] {c, Long.MAX_VALUE};
+                    case "gt" -> new long[] {c + 1, Long.MAX_VALUE};
+                    case "le" -> new long[] {0, c};
+                    case "lt" -> new long[] {0, c - 1};
+                    default -> all; // ne
+                };
+            }
+            default -> {
+                return all; // true, not
+            }
+        }
+    }
+
+    private String histogram(Map<String, QueryPlan.Output> outputs, Ast.Aggregate a, FieldSpec f, int countBits,
+                             Map<String, Object> pred) {
         numeric(f, a);
         long lo = stored(f, a.lo(), "histogram lower bound");
         long hi = stored(f, a.hi(), "histogram upper bound");
@@ -143,11 +192,17 @@ public final class QueryPlanner {
         }
         String key = "hist:" + f.name() + ":" + lo + ":" + hi + ":" + buckets;
         if (!outputs.containsKey(key)) {
-            outputs.put(key, new QueryPlan.Output(key, "hist", slotOf.get(f.name()), countBits, edges, f));
+            int slot = slotOf.get(f.name());
+            long[] range = implied(pred, slot);
+            Long lower = range[0] > 0 ? range[0] : null;
+            Long upper = range[1] < Long.MAX_VALUE ? Math.max(0, range[1]) : null; // < 0: an empty cohort
+            outputs.put(key, new QueryPlan.Output(key, "hist", slot, countBits, edges, f, lower, upper));
             int b = f.storedType().bits() / 2;
-            long real = edges.stream().filter(e -> e > 0).count();
-            addCost(a.label() + " (" + real + " thresholds on cond·x)",
-                    maskCost(slotOf.get(f.name())) + real * (cmpCost(b) + 0.67));
+            long real = edges.stream().filter(e -> e > range[0] && e <= range[1]).count();
+            String implied = real < edges.size()
+                    ? "; " + (edges.size() - real) + " edges follow from WHERE" : "";
+            addCost(a.label() + " (" + real + " thresholds on cond·x" + implied + ")",
+                    real == 0 ? 0 : maskCost(slot) + real * (cmpCost(b) + 0.67));
         }
         return key;
     }

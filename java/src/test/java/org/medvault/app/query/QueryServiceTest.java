@@ -172,6 +172,11 @@ class QueryServiceTest {
             "SELECT count(*), avg(bp_sys), max(age) WHERE age BETWEEN 80 AND 89", // exactly k: released
             "SELECT count(*), sum(bmi), var(age) WHERE age > 100",              // empty: suppressed, not 0
             "SELECT histogram(age, 30, 100, 7) WHERE age >= 0",                 // per-bucket suppression
+            // Edges the WHERE clause decides (interval analysis): no comparison for them.
+            "SELECT count(*), histogram(age, 0, 100, 10) WHERE age >= 80",     // edges <= 80 = the cohort
+            "SELECT histogram(age, 0, 100, 10) WHERE age BETWEEN 30 AND 85",   // and edges > 85 = 0
+            "SELECT histogram(age, 0, 100, 10) WHERE age <= 31 AND sex = 2",
+            "SELECT histogram(age, 0, 100, 10) WHERE age < 35 OR age >= 80",   // hull: nothing implied
         };
         for (String q : qs) {
             List<QueryPlan.Statistic> expected = ClearEvaluator.evaluate(schema, q, clear);
