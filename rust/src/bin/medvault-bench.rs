@@ -70,8 +70,24 @@ fn run() -> Result<(), String> {
 }
 
 /// Mean seconds of `reps` runs of `f` after one warm-up run.
+/// Mean seconds per call. Slow operations: one warm-up, then `reps` runs. Fast ones (under 10 ms):
+/// warm up for 0.1 s, then run for at least 0.25 s — the same policy as Bench.java's `time`.
 fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> f64 {
+    let t = Instant::now();
     std::hint::black_box(f());
+    if t.elapsed().as_secs_f64() < 0.01 {
+        let w = Instant::now();
+        while w.elapsed().as_secs_f64() < 0.1 {
+            std::hint::black_box(f());
+        }
+        let t = Instant::now();
+        let mut n = 0u64;
+        while n < reps as u64 || t.elapsed().as_secs_f64() < 0.25 {
+            std::hint::black_box(f());
+            n += 1;
+        }
+        return t.elapsed().as_secs_f64() / n as f64;
+    }
     let t = Instant::now();
     for _ in 0..reps {
         std::hint::black_box(f());
@@ -122,7 +138,7 @@ fn ops(widths: &str, reps: usize, sum_n: u32) -> Result<(), String> {
     let t = Instant::now();
     std::hint::black_box(FheUint8::sum(&refs));
     out.push(("sum/8".into(), t.elapsed().as_secs_f64()));
-    let body: Vec<String> = out.iter().map(|(k, v)| format!("\"{k}\": {v:.6}")).collect();
+    let body: Vec<String> = out.iter().map(|(k, v)| format!("\"{k}\": {v:.9}")).collect();
     println!("{{{}}}", body.join(", "));
     Ok(())
 }

@@ -89,7 +89,14 @@ public final class Bench {
                 (double) (t2 - t1) / (t3 - t2), f("%.1f MB", cskBytes.length / 1048576.0));
 
         // ---- per operation: the Java binding against tfhe-rs called directly from Rust
-        opsRows(quick, ck, sk, nativeBench);
+        Map<String, Double> jniOps = opsRows(quick, ck, sk, nativeBench);
+
+        // ---- against what a user would pick instead today: node-tfhe (TFHE-rs in WebAssembly)
+        Map<String, Double> ours = new LinkedHashMap<>(jniOps);
+        ours.put("keygen/client", time(quick ? 2 : 5, () -> ClientKey.generate(FheConfig.defaults()).close()));
+        ours.put("keygen/compressedServer", (t2 - t1) / 1e9);
+        ours.put("keygen/publicCompact", time(quick ? 2 : 5, () -> ck.compactPublicKey().close()));
+        nodeRows(quick, root, ck, pk, ours, cskBytes.length);
 
         // ---- one bootstrap, single thread (the unit of the cost model)
         double pbsMs = timePbs(ck, sk, quick ? 40 : 120);
@@ -134,6 +141,9 @@ public final class Bench {
         add("reference query: marginal PBS per record", f("%.1f", marginal), "target (issue 5)", "110", marginal / 110,
                 "≤ 1 meets it; naive plan > 400");
 
+        // ---- threshold release and whole commands (separate processes: time, peak memory, threads)
+        commandRows(root, work, examples, lines, n, pbsMs, cores);
+
         // ---- scaling: the count at 1x and 4x the records
         if (!quick) {
             Path v4 = vaultOf(vaults, examples, work, lines, 4 * n, "q4");
@@ -165,6 +175,123 @@ public final class Bench {
         System.out.println("Results written to " + results);
     }
 
+    static final String AVG = "SELECT count(*), avg(bp_sys) WHERE age >= 65 AND sex = 2";
+
+    /**
+     * The CLI as users run it: a personal key set against the 3-of-5 ceremony, encryption of the
+     * example CSV, an avg query on a threshold key with 1 and 2 threads, squash, partials and
+     * combine; each command's peak memory against the JVM's own floor ({@code medvault --version}).
+     */
+    private void commandRows(Path root, Path work, Path examples, List<String> lines, int n, double pbsMs, int cores)
+            throws Exception {
+        Path jar = root.resolve("target/medvault.jar");
+        if (!Files.isRegularFile(jar)) {
+            System.err.println("  (command rows skipped: build " + jar + ")");
+            return;
+        }
+        Map<String, String> env = new LinkedHashMap<>();
+        for (int i = 1; i <= 5; i++) {
+            env.put("MEDVAULT_PASSPHRASE_" + i, "bench custodian " + i);
+        }
+        env.put("MEDVAULT_PASSPHRASE", "bench personal passphrase");
+        Map<String, CliRun> runs = new LinkedHashMap<>();
+        CliRun floor = CliRun.run(jar, Map.of(), "--version");
+        Path pkeys = work.resolve("personal-keys");
+        Path tkeys = work.resolve("threshold-keys");
+        runs.put("keys generate", CliRun.run(jar, env, "keys", "generate", "--out", pkeys.toString(), "-q"));
+        runs.put("keys generate --custodians 5 --threshold 3",
+                CliRun.run(jar, env, "keys", "generate", "--custodians", "5", "--threshold", "3", "--out", tkeys.toString(), "-q"));
+        add("ceremony: 3-of-5 threshold key set (CLI)", f("%.1f s", runs.get("keys generate --custodians 5 --threshold 3").seconds()),
+                "personal key set (CLI)", f("%.1f s", runs.get("keys generate").seconds()),
+                runs.get("keys generate --custodians 5 --threshold 3").seconds() / runs.get("keys generate").seconds(),
+                "noise-squashing keygen dominates");
+        long shareBytes = Files.size(tkeys.resolve("custodian-1.share"));
+        long pieces = 6 * 65536L; // C(4, 2) pieces of 4096 u128 coefficients
+        add("ceremony: one custodian's share (3 of 5)", f("%.1f KB", shareBytes / 1024.0), "C(4,2) pieces × 64 KiB",
+                f("%.1f KB", pieces / 1024.0), (double) shareBytes / pieces, "PRF keys, signing key, sealing");
+
+        Path tv = work.resolve("threshold.db");
+        Path csv = work.resolve("t.csv");
+        Files.write(csv, lines.subList(0, n + 1));
+        CliRun.run(jar, Map.of(), "vault", "init", "--schema", examples.resolve("schema.json").toString(), "--public-key",
+                tkeys.resolve("public.key").toString(), "--vault", tv.toString());
+        CliRun.run(jar, Map.of(), "encrypt", "--vault", tv.toString(), "--in", csv.toString(), "-q");
+        Path big = work.resolve("big.db");
+        CliRun.run(jar, Map.of(), "vault", "init", "--schema", examples.resolve("schema.json").toString(), "--public-key",
+                tkeys.resolve("public.key").toString(), "--vault", big.toString());
+        runs.put("encrypt (300 rows)", CliRun.run(jar, Map.of(), "encrypt", "--vault", big.toString(), "--in",
+                examples.resolve("patients.csv").toString(), "-q"));
+
+        Path result = work.resolve("avg.mvr");
+        String[] query = {"query", "--vault", tv.toString(), "--server-key", tkeys.resolve("server.key").toString(), AVG,
+            "--out", result.toString(), "--json", "-q"};
+        CliRun one = CliRun.run(jar, Map.of("MEDVAULT_THREADS", "1"), query);
+        CliRun two = CliRun.run(jar, Map.of("MEDVAULT_THREADS", Integer.toString(cores)), query);
+        runs.put("query (threshold key, avg)", two);
+        JsonNode q1 = JSON.readTree(one.out());
+        JsonNode q2 = JSON.readTree(two.out());
+        double bound = q2.get("pbs").asLong() * pbsMs / 1000 / cores;
+        add("avg query: seconds per record", f("%.3f s", q2.get("secondsPerRecord").asDouble()), "PBS × t(PBS) ÷ cores",
+                f("%.3f s", bound / n), q2.get("seconds").asDouble() / bound, "1.0 = at the bootstrap limit");
+        add("threads: avg query on " + cores + " threads", f("%.2f s", q2.get("seconds").asDouble()), "1 thread",
+                f("%.2f s", q1.get("seconds").asDouble()), q2.get("seconds").asDouble() / q1.get("seconds").asDouble(),
+                f("%.2f = linear on %d cores", 1.0 / cores, cores));
+        // In-process: the release math against unsealing the share (Argon2id), which it includes.
+        org.medvault.app.query.ReleaseService release = new org.medvault.app.query.ReleaseService();
+        List<String> partials = new ArrayList<>();
+        double partialSeconds = 0;
+        for (int i : new int[] {1, 3, 4}) {
+            Path share = tkeys.resolve("custodian-" + i + ".share");
+            Path out = work.resolve("p" + i + ".mvp");
+            long t = System.nanoTime();
+            release.partial(share, ("bench custodian " + i).toCharArray(), result, List.of(1, 3, 4), out);
+            partialSeconds += (System.nanoTime() - t) / 1e9;
+            partials.add(out.toString());
+        }
+        org.medvault.app.query.PartialFile p1 = org.medvault.app.query.PartialFile.parse(
+                Files.readAllBytes(Path.of(partials.get(0))), partials.get(0));
+        int blocks = p1.header().blocks().stream().mapToInt(Integer::intValue).sum();
+        double squash = q2.get("squashSeconds").asDouble();
+        add("release: squash, per squashed block", f("%.3f s", squash / blocks), "one PBS (64-bit, 1 thread)",
+                f("%.1f ms", pbsMs), squash / blocks * 1000 / pbsMs, p1.header().blocks().size() + " outputs, " + blocks + " blocks");
+        long u = System.nanoTime();
+        org.medvault.app.keys.SecretKeyFile.open(Files.readAllBytes(tkeys.resolve("custodian-1.share")),
+                "bench custodian 1".toCharArray(), "share");
+        double unseal = (System.nanoTime() - u) / 1e9;
+        add("release: one custodian's partial", f("%.3f s", partialSeconds / 3), "unsealing the share (Argon2id)",
+                f("%.3f s", unseal), partialSeconds / 3 / unseal, "the partial includes the unsealing");
+        long c = System.nanoTime();
+        org.medvault.app.query.QueryService.Released released = release.combine(result,
+                partials.stream().map(Path::of).toList(), null);
+        double combine = (System.nanoTime() - c) / 1e9;
+        long l = System.nanoTime();
+        org.medvault.app.query.ResultFile.digest(Files.readAllBytes(result));
+        org.medvault.app.query.ResultFile.parse(Files.readAllBytes(result), result.toString());
+        double load = (System.nanoTime() - l) / 1e9;
+        add("release: combine 3 partials", f("%.3f s", combine), "reading + hashing the result", f("%.3f s", load), combine / load,
+                "released count " + released.statistics().get(0).value());
+        runs.put("decrypt partial", CliRun.run(jar, Map.of("MEDVAULT_PASSPHRASE", "bench custodian 1"), "decrypt", "partial",
+                "--share", tkeys.resolve("custodian-1.share").toString(), "--result", result.toString(), "--signers", "1,3,4",
+                "--out", work.resolve("cli-p1.mvp").toString(), "-q"));
+        runs.put("decrypt combine", CliRun.run(jar, Map.of(), "decrypt", "combine", "--result", result.toString(),
+                partials.get(0), partials.get(1), partials.get(2)));
+
+        Map<String, Object> memory = new LinkedHashMap<>();
+        memory.put("floorKiB", floor.peakKiB());
+        runs.forEach((name, r) -> memory.put(name, Map.of("seconds", r.seconds(), "peakKiB", r.peakKiB())));
+        raw.put("commands", memory);
+        raw.put("threads", Map.of("one", q1, "all", q2));
+        if (!CliRun.measuresMemory()) {
+            System.err.println("  (peak-memory rows skipped: install GNU time, /usr/bin/time)");
+            return;
+        }
+        for (Map.Entry<String, CliRun> e : runs.entrySet()) {
+            add("peak memory: " + e.getKey(), f("%.0f MB", e.getValue().peakKiB() / 1024.0), "JVM floor (medvault --version)",
+                    f("%.0f MB", floor.peakKiB() / 1024.0), (double) e.getValue().peakKiB() / floor.peakKiB(),
+                    f("%.1f s", e.getValue().seconds()));
+        }
+    }
+
     /** A vault of the first {@code records} example rows, under the bench's public key. */
     private static Path vaultOf(VaultService vaults, Path examples, Path work, List<String> lines, int records, String name)
             throws IOException {
@@ -176,9 +303,27 @@ public final class Bench {
         return vault;
     }
 
-    /** Mean seconds of reps runs after one warm-up. */
+    /**
+     * Mean seconds per call. Slow operations: one warm-up, then {@code reps} runs. Fast ones (under
+     * 10 ms): warm up for 0.1 s (JIT), then run for at least 0.25 s — the same policy as the Rust
+     * baseline's {@code time}, so microsecond rows compare like with like.
+     */
     private static double time(int reps, Runnable r) {
+        long t0 = System.nanoTime();
         r.run();
+        if (System.nanoTime() - t0 < 10_000_000L) {
+            long w = System.nanoTime();
+            while (System.nanoTime() - w < 100_000_000L) {
+                r.run();
+            }
+            long t = System.nanoTime();
+            long n = 0;
+            while (n < reps || System.nanoTime() - t < 250_000_000L) {
+                r.run();
+                n++;
+            }
+            return (System.nanoTime() - t) / 1e9 / n;
+        }
         long t = System.nanoTime();
         for (int i = 0; i < reps; i++) {
             r.run();
@@ -186,7 +331,80 @@ public final class Bench {
         return (System.nanoTime() - t) / 1e9 / reps;
     }
 
-    private void opsRows(boolean quick, ClientKey ck, ServerKey sk, Path nativeBench) throws Exception {
+    /**
+     * node-tfhe rows: the same client-side operations with the same parameters through Zama's npm
+     * package (WebAssembly, one thread), run by scripts/node-bench/bench.js in this run.
+     */
+    private void nodeRows(boolean quick, Path root, ClientKey ck, CompactPublicKey pk, Map<String, Double> ours,
+                          long compressedServerKeyBytes) throws Exception {
+        Path script = root.resolve("scripts/node-bench/bench.js");
+        if (!Files.isDirectory(root.resolve("scripts/node-bench/node_modules/node-tfhe"))) {
+            System.err.println("  (node-tfhe rows skipped: run 'npm ci' in scripts/node-bench; scripts/bench does when npm exists)");
+            return;
+        }
+        int reps = quick ? 2 : 5;
+        long[] list = {0, 1, 2, 3, 42, 100, 127, 128, 200, 255};
+        org.medvault.fhe.CompactCiphertextList[] last = new org.medvault.fhe.CompactCiphertextList[1];
+        ours.put("publicEncrypt/list10x8", time(reps * 5, () -> {
+            org.medvault.fhe.CompactCiphertextList.Builder b = pk.listBuilder();
+            for (long v : list) {
+                b.push(org.medvault.fhe.FheType.UINT8, v);
+            }
+            if (last[0] != null) {
+                last[0].close();
+            }
+            last[0] = b.build();
+        }));
+        ours.put("expand/list10x8", time(reps * 5, () -> last[0].expand().forEach(org.medvault.fhe.Ciphertext::close)));
+        Map<String, Long> ourBytes = new LinkedHashMap<>();
+        try (org.medvault.fhe.FheUint8 a = org.medvault.fhe.FheUint8.encrypt(ck, 173);
+             org.medvault.fhe.FheUint16 b = org.medvault.fhe.FheUint16.encrypt(ck, 51234)) {
+            ourBytes.put("bytes/serialized8", (long) a.serialize().length);
+            ourBytes.put("bytes/serialized16", (long) b.serialize().length);
+        }
+        ourBytes.put("bytes/list10x8", (long) last[0].serialize().length);
+        ourBytes.put("bytes/compressedServerKey", compressedServerKeyBytes);
+        last[0].close();
+
+        Process p = new ProcessBuilder("node", script.toString(), Integer.toString(reps))
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("node-tfhe bench failed: " + out);
+        }
+        JsonNode node = JSON.readTree(out);
+        raw.put("nodeTfhe", node);
+        raw.put("oursAgainstNode", Map.of("seconds", ours, "bytes", ourBytes));
+        String who = "node-tfhe " + node.path("meta").path("nodeTfhe").asText() + " (wasm, 1 thread)";
+        String[][] timed = {
+            {"keygen/client", "keygen: client key"}, {"keygen/compressedServer", "keygen: compressed server key"},
+            {"keygen/publicCompact", "keygen: compact public key"}, {"publicEncrypt/list10x8", "public-key encrypt: list of 10 FheUint8"},
+            {"expand/list10x8", "expand: list of 10 FheUint8"}, {"encrypt/8", "encrypt FheUint8"}, {"encrypt/16", "encrypt FheUint16"},
+            {"decrypt/8", "decrypt FheUint8"}, {"decrypt/16", "decrypt FheUint16"}, {"serialize/8", "serialize FheUint8"},
+            {"serialize/16", "serialize FheUint16"}, {"deserialize/8", "deserialize FheUint8"},
+            {"deserialize/16", "deserialize FheUint16"}};
+        for (String[] t : timed) {
+            Double mine = ours.get(t[0]);
+            JsonNode theirs = node.get(t[0]);
+            if (mine != null && theirs != null && theirs.isNumber()) {
+                add("vs node-tfhe: " + t[1], fmtSeconds(mine), who, fmtSeconds(theirs.asDouble()), mine / theirs.asDouble(),
+                        "< 1: MedVault faster");
+            }
+        }
+        for (Map.Entry<String, Long> e : ourBytes.entrySet()) {
+            JsonNode theirs = node.get(e.getKey());
+            if (theirs != null && theirs.isNumber()) {
+                add("vs node-tfhe: " + e.getKey().substring(6) + " bytes", f("%d B", e.getValue()), who, f("%d B", theirs.asLong()),
+                        (double) e.getValue() / theirs.asLong(), "< 1: MedVault smaller");
+            }
+        }
+        JsonNode missing = node.path("meta").path("missing");
+        if (missing.has("ops")) {
+            System.err.println("  (node-tfhe has no homomorphic operations from JavaScript: " + missing.get("ops").asText() + ")");
+        }
+    }
+
+    private Map<String, Double> opsRows(boolean quick, ClientKey ck, ServerKey sk, Path nativeBench) throws Exception {
         String widths = quick ? "8,16" : "8,16,32,64";
         int reps = quick ? 2 : 3;
         int sumN = quick ? 100 : 1000;
@@ -210,7 +428,7 @@ public final class Bench {
         many.forEach(org.medvault.fhe.Ciphertext::close);
         if (!Files.isExecutable(nativeBench)) {
             System.err.println("  (per-operation native baseline skipped: build " + nativeBench + ")");
-            return;
+            return jni;
         }
         Process p = new ProcessBuilder(nativeBench.toString(), "ops", widths, Integer.toString(reps), Integer.toString(sumN))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -230,6 +448,7 @@ public final class Bench {
             add("op: " + label + " (JNI)", fmtSeconds(e.getValue()), "tfhe-rs from Rust", fmtSeconds(n.asDouble()),
                     e.getValue() / n.asDouble(), null);
         }
+        return jni;
     }
 
     private static String fmtSeconds(double s) {

@@ -17,17 +17,22 @@ class ThresholdTest {
         try (ClientKey ck = ClientKey.generate(FheConfig.defaults().withNoiseSquashing(true));
              CompressedServerKey csk = ck.compressedServerKey(); ServerKey sk = csk.decompress();
              FheUint16 a = FheUint16.encrypt(ck, 40_000); FheUint16 b = FheUint16.encrypt(ck, 2_345);
-             FheUint16 sum = sk.add(a, b); FheUint8 c = FheUint8.encrypt(ck, 250); FheUint8 d = sk.sub(c, 7)) {
+             FheUint16 sum = sk.add(a, b); FheUint8 c = FheUint8.encrypt(ck, 250); FheUint8 d = sk.sub(c, 7);
+             FheUint32 e = FheUint32.encrypt(ck, 4_000_000_000L); FheUint32 f = sk.add(e, 123_456_789L);
+             FheUint64 g = FheUint64.encrypt(ck, 0xFEDC_BA98_7654_3210L); FheUint64 h = sk.sub(g, 0x10L)) {
             List<byte[]> shares = Threshold.deal(ck, 5, 3);
             assertEquals(5, shares.size());
-            List<byte[]> squashed = List.of(Threshold.squash(sk, sum), Threshold.squash(sk, d));
+            // Every width, each after real homomorphic computation (the 32-bit sum wraps).
+            List<byte[]> squashed = List.of(Threshold.squash(sk, sum), Threshold.squash(sk, d), Threshold.squash(sk, f),
+                    Threshold.squash(sk, h));
+            long[] expected = {42_345, 243, (4_000_000_000L + 123_456_789L) & 0xFFFF_FFFFL, 0xFEDC_BA98_7654_3200L};
             byte[] context = ("key " + ck.keyId() + " result r1").getBytes(StandardCharsets.UTF_8);
             for (int[] signers : new int[][] {{1, 2, 3}, {5, 3, 1}, {2, 4, 5}}) {
                 List<byte[]> partials = new ArrayList<>();
                 for (int i : signers) {
                     partials.add(Threshold.partial(shares.get(i - 1), signers, context, squashed));
                 }
-                assertArrayEquals(new long[] {42_345, 243}, Threshold.combine(squashed, partials));
+                assertArrayEquals(expected, Threshold.combine(squashed, partials));
                 // Repeating a request gives byte-identical output.
                 assertArrayEquals(partials.get(0), Threshold.partial(shares.get(signers[0] - 1), signers, context, squashed));
             }
