@@ -17,10 +17,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "decrypt", mixinStandardHelpOptions = true,
         description = {"Release a query result's statistics.",
-            "  decrypt --key client.key RESULT      a personal key decrypts alone",
-            "  decrypt partial / decrypt combine    threshold keys: t of n custodians each compute a signed",
-            "                                       partial decryption; any t of one signer set release the result",
-            "Suppressed cells (cohorts under the vault's k) stay suppressed: the value was replaced before encryption ended."},
+            "  decrypt --key client.key RESULT   a personal key decrypts alone",
+            "  decrypt partial, decrypt combine  threshold keys: each of t custodians",
+            "                                    signs a partial decryption; any t of",
+            "                                    one signer set release the result",
+            "Suppressed cells (cohorts under the vault's k) stay suppressed: the value",
+            "was replaced before encryption ended."},
         subcommands = {DecryptCommand.Partial.class, DecryptCommand.Combine.class})
 final class DecryptCommand extends BaseCommand {
     @Option(names = "--key", paramLabel = "FILE|DIR", description = "client.key (or its key directory).")
@@ -76,10 +78,10 @@ final class DecryptCommand extends BaseCommand {
     }
 
     @Command(name = "partial", mixinStandardHelpOptions = true,
-            description = {"A custodian's partial decryption of a threshold result, signed with the custodian's key.",
-                "It reveals nothing alone; any t partials of the same signer set release the result.",
-                "The same request always gives the same bytes. The share's passphrase comes from --passphrase-file,",
-                "$MEDVAULT_PASSPHRASE or a prompt."})
+            description = {"A custodian's signed partial decryption of a threshold result.",
+                "It reveals nothing alone; any t partials of the same signer set release",
+                "the result. The same request always gives the same bytes. The share's",
+                "passphrase comes from --passphrase-file, $MEDVAULT_PASSPHRASE or a prompt."})
     static final class Partial extends BaseCommand {
         @Option(names = "--share", paramLabel = "FILE", required = true, description = "Your custodian-<i>.share.")
         Path share;
@@ -126,8 +128,10 @@ final class DecryptCommand extends BaseCommand {
     }
 
     @Command(name = "combine", mixinStandardHelpOptions = true,
-            description = {"Verify t custodians' partial decryptions (signatures, key, result, signer set) and print the",
-                "released statistics. Fewer than t, duplicates, mixed signer sets or another result's partials are refused."})
+            description = {"Verify t custodians' partials and print the released statistics.",
+                "Signatures, key id, result digest, threshold and signer set are checked;",
+                "fewer than t, duplicates, mixed signer sets or another result's partials",
+                "are refused."})
     static final class Combine extends BaseCommand {
         @Option(names = "--result", paramLabel = "FILE", required = true, description = "The .mvr result.")
         Path result;

@@ -18,14 +18,17 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generate a personal key set: client.key (secret, passphrase-protected), server.key,",
-            "public.key and key.json. Existing keys are never overwritten without --force.",
+        description = {"Generate a personal key set: client.key (secret, passphrase-protected),",
+            "server.key, public.key and key.json. Existing keys are never overwritten",
+            "without --force.",
             "",
-            "With --custodians N --threshold T, run the key ceremony for threshold release instead: the key gets",
-            "noise squashing, its decryption secret is dealt into N custodian-<i>.share files (each sealed under",
-            "custodian i's passphrase, with an Ed25519 signing key) so that any T of them release a result and",
-            "fewer learn nothing; no client.key is ever written. Custodian i's passphrase comes from the i-th file of",
-            "--share-passphrase-files, else $MEDVAULT_PASSPHRASE_<i>, else a prompt."})
+            "With --custodians N --threshold T, run the key ceremony for threshold",
+            "release instead: the key gets noise squashing, its decryption secret is",
+            "dealt into N custodian-<i>.share files (each sealed under custodian i's",
+            "passphrase, with an Ed25519 signing key) so that any T of them release a",
+            "result and fewer learn nothing; no client.key is ever written. Custodian",
+            "i's passphrase comes from the i-th file of --share-passphrase-files, else",
+            "$MEDVAULT_PASSPHRASE_<i>, else a prompt."})
 final class KeysGenerateCommand extends BaseCommand {
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "${sys:user.home}/.medvault",
             description = "Directory for the key set (created 0700 if missing). Default: ${DEFAULT-VALUE}")

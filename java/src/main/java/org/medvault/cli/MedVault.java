@@ -96,6 +96,6 @@ public final class MedVault implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "missing command (keys, vault, encrypt, record, completion)");
+        throw new CommandLine.ParameterException(new CommandLine(this), "missing command (keys, vault, encrypt, record, query, result, decrypt, completion)");
     }
 }
