@@ -66,7 +66,29 @@ final class QueryCommand extends BaseCommand {
         if (serverKey == null || out == null) {
             throw org.medvault.app.UserException.usage("a query needs --server-key and --out (or --explain)");
         }
-        QueryService.RunResult r = service.run(vault.vault, serverKey, query, out);
+        // Ctrl-C (or SIGTERM) stops the JVM mid-query: the result is written atomically at the end,
+        // so nothing half-written exists; say so instead of vanishing silently.
+        java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+        java.io.PrintWriter err = err();
+        Thread onInterrupt = new Thread(() -> {
+            if (!finished.get()) {
+                err.println();
+                err.println("medvault: interrupted; no result written to " + out);
+                err.flush();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(onInterrupt);
+        QueryService.RunResult r;
+        try {
+            r = service.run(vault.vault, serverKey, query, out);
+        } finally {
+            finished.set(true);
+            try {
+                Runtime.getRuntime().removeShutdownHook(onInterrupt);
+            } catch (IllegalStateException shuttingDown) {
+                // already running the hooks
+            }
+        }
         if (output.json) {
             printJson(r);
         } else {
