@@ -122,6 +122,23 @@ pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeDeseriali
     })
 }
 
+/// Loads a compressed server key straight from a file: a noise-squashing key is 287 MB, and
+/// reading it here avoids holding it once more in the Java heap and once more as a JNI copy.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeRead<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    path: jni::objects::JString<'l>,
+) -> jlong {
+    entry(&mut env, |env| {
+        let path: String = path.try_to_string(env)?;
+        let data = std::fs::read(&path).map_err(|e| Error::invalid(format!("cannot read {path}: {e}")))?;
+        let (key, features) = catch(|| load::<CompressedServerKey>(&data, "compressed server key", features_of_compressed))?;
+        drop(data);
+        Ok(handle::into_handle(CompressedServerKeyBox { key, features }))
+    })
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeDecompress<'l>(
     mut env: EnvUnowned<'l>,

@@ -19,6 +19,12 @@ public final class CompressedServerKey extends NativeObject {
         return new CompressedServerKey(nativeDeserialize(bytes));
     }
 
+    /** Loads a key file directly in native code (no copy of the bytes in the Java heap). */
+    public static CompressedServerKey read(java.nio.file.Path file) {
+        NativeLibrary.load();
+        return new CompressedServerKey(nativeRead(file.toAbsolutePath().toString()));
+    }
+
     public byte[] serialize() {
         return withHandles(h -> nativeSerialize(h[0]), this);
     }
@@ -47,4 +53,6 @@ public final class CompressedServerKey extends NativeObject {
     static native long nativeDeserialize(byte[] bytes);
 
     static native long nativeDecompress(long handle);
+
+    static native long nativeRead(String path);
 }

@@ -114,7 +114,10 @@ public final class QueryService {
         Path f = Files.isDirectory(file) ? file.resolve(KeySetManifest.SERVER_KEY) : file;
         boolean squashing;
         ServerKey key;
-        try (CompressedServerKey c = CompressedServerKey.deserialize(AtomicFiles.read(f, "server key"))) {
+        if (!Files.isRegularFile(f) || !Files.isReadable(f)) {
+            AtomicFiles.read(f, "server key"); // throws the usual clear error
+        }
+        try (CompressedServerKey c = CompressedServerKey.read(f)) {
             if (!c.keyId().equals(keyId)) {
                 throw new UserException(f + " is the server key of key " + c.keyId() + "; the vault is under key " + keyId);
             }
