@@ -104,16 +104,17 @@ public final class ReleaseService {
                 throw new UserException(p + " claims custodian " + h.custodian() + "; the key has custodians 1.."
                         + custodians.custodians());
             }
-            if (!CustodianShare.verify(custodians.member(h.custodian()).signingKey(), pf.signed(), pf.signature())) {
-                throw new UserException(p + ": the signature does not verify against custodian " + h.custodian()
-                        + "'s key; the file was altered or not made by that custodian");
-            }
             if (!h.keyId().equals(keyId)) {
                 throw new UserException(p + " is a partial of key " + h.keyId() + "; " + resultFile + " is under key " + keyId);
             }
             if (!h.resultDigest().equals(digest)) {
-                throw new UserException(p + " is a partial of another result (sha256 " + h.resultDigest().substring(0, 16)
-                        + "…); " + resultFile + " is " + digest.substring(0, 16) + "…");
+                throw new UserException(p + " is a partial of another result (sha256 " + abbreviate(h.resultDigest())
+                        + "); " + resultFile + " is " + abbreviate(digest));
+            }
+            // Bindings first (the clearer message), then the signature that makes them authentic.
+            if (!CustodianShare.verify(custodians.member(h.custodian()).signingKey(), pf.signed(), pf.signature())) {
+                throw new UserException(p + ": the signature does not verify against custodian " + h.custodian()
+                        + "'s key; the file was altered or not made by that custodian");
             }
             if (h.custodians() != custodians.custodians() || h.threshold() != t) {
                 throw new UserException(p + " is for a " + h.threshold() + "-of-" + h.custodians() + " key; this one is "
@@ -211,6 +212,10 @@ public final class ReleaseService {
 
     private static byte[] context(String keyId, String resultDigest) {
         return (CONTEXT + "\0" + keyId + "\0" + resultDigest).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String abbreviate(String hex) {
+        return hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
     }
 
     private static String join(List<Integer> xs) {
