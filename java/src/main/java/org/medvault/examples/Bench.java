@@ -101,6 +101,7 @@ public final class Bench {
             }
         }));
         ours.put("keygen/compressedServer", (t2 - t1) / 1e9);
+        keygenAgainstNative(ours, (t2 - t1) / 1e9);
         nodeRows(quick, root, ck, pk, ours, cskBytes.length);
 
         // ---- one bootstrap, single thread (the unit of the cost model)
@@ -335,6 +336,23 @@ public final class Bench {
             r.run();
         }
         return (System.nanoTime() - t) / 1e9 / reps;
+    }
+
+    /** Keygen through JNI against the Rust baseline's (raw.opsNative, from the per-operation run). */
+    private void keygenAgainstNative(Map<String, Double> ours, double compressedServerSeconds) {
+        if (!(raw.get("opsNative") instanceof JsonNode nat)) {
+            return;
+        }
+        if (nat.has("keygen/client+public")) {
+            double n = nat.get("keygen/client+public").asDouble();
+            add("keygen: client + compact public key (JNI)", fmtSeconds(ours.get("keygen/clientAndPublic")), "tfhe-rs from Rust",
+                    fmtSeconds(n), ours.get("keygen/clientAndPublic") / n, null);
+        }
+        if (nat.has("keygen/compressed-server")) {
+            double n = nat.get("keygen/compressed-server").asDouble();
+            add("keygen: compressed server key (JNI)", fmtSeconds(compressedServerSeconds), "tfhe-rs from Rust", fmtSeconds(n),
+                    compressedServerSeconds / n, "one run each");
+        }
     }
 
     /**
