@@ -257,10 +257,9 @@ impl Executor {
                     let k = kind_for_bits(*bits)?;
                     let edges = compared_edges(o);
                     let mut flags = Vec::with_capacity(edges.len());
+                    // Edge 0 (and any edge <= lower) is the cohort itself: never compared here.
                     for e in edges {
-                        let flag = if e == 0 {
-                            cond.clone()
-                        } else if values[*slot].kind().check_value(e).is_err() {
+                        let flag = if values[*slot].kind().check_value(e).is_err() {
                             FheBool::encrypt_trivial(false)
                         } else {
                             bool_of(ops::compare_scalar(5, &masked_of(*slot)?, e)?)?
