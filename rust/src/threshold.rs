@@ -351,6 +351,25 @@ fn to_java_arrays<'l>(env: &mut jni::Env<'l>, items: &[Vec<u8>]) -> Result<JObje
     Ok(arr)
 }
 
+/// A share's custodian index, n and t (after the same validation a partial does).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeShareInfo<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    share: JByteArray<'l>,
+) -> JIntArray<'l> {
+    entry(&mut env, |env| {
+        let mut sb = env.convert_byte_array(&share)?;
+        let parsed = share_from_bytes(&sb);
+        sb.zeroize();
+        let s = parsed?;
+        let info = [s.index as jint, s.n as jint, s.t as jint];
+        let arr = env.new_int_array(3)?;
+        arr.set_region(env, 0, &info)?;
+        Ok(arr)
+    })
+}
+
 /// The (n, t) guard alone, so callers can refuse before generating keys.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeCheck<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, n: jint, t: jint) {

@@ -108,8 +108,7 @@ final class DecryptCommand extends BaseCommand {
             char[] secret = passphrase.obtain(root(), "passphrase for " + share, false);
             ReleaseService.PartialResult r;
             try {
-                Path target = out != null ? out : ReleaseService.defaultPartialFile(result, share);
-                r = new ReleaseService().partial(share, secret, result, signers, target);
+                r = new ReleaseService().partial(share, secret, result, signers, out);
             } finally {
                 Passphrases.wipe(secret);
             }

@@ -10,8 +10,6 @@ import org.medvault.app.UserException;
 
 import org.medvault.app.keys.KeyManager;
 import org.medvault.fhe.FheConfig;
-import org.medvault.fhe.MedVaultException;
-import org.medvault.fhe.Threshold;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,11 +93,7 @@ final class KeysGenerateCommand extends BaseCommand {
             throw UserException.usage("--share-passphrase-files lists " + sharePassphraseFiles.size() + " files for "
                     + custodians + " custodians");
         }
-        try {
-            Threshold.checkParameters(custodians, threshold);
-        } catch (MedVaultException e) {
-            throw UserException.usage("--custodians " + custodians + " --threshold " + threshold + ": " + e.getMessage());
-        }
+        KeyManager.checkCeremony(custodians, threshold); // before any passphrase prompt
         List<char[]> secrets = new ArrayList<>();
         KeyManager.GenerateResult r;
         try {

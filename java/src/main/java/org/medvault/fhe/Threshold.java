@@ -21,6 +21,11 @@ public final class Threshold {
         nativeCheck(custodians, threshold);
     }
 
+    /** A share's {custodian index, n, t}, read by the native parser (CORRUPT_DATA if it is not a share). */
+    public static int[] shareInfo(byte[] share) {
+        return nativeShareInfo(share);
+    }
+
     /** Replicated t-of-n shares of the key's noise-squashing secret (the key needs noise squashing). */
     public static List<byte[]> deal(ClientKey key, int custodians, int threshold) {
         byte[][] shares = NativeObject.withHandles(h -> nativeDeal(h[0], custodians, threshold), key);
@@ -47,6 +52,8 @@ public final class Threshold {
     }
 
     private static native void nativeCheck(int n, int t);
+
+    private static native int[] nativeShareInfo(byte[] share);
 
     private static native byte[][] nativeDeal(long clientKey, int n, int t);
 

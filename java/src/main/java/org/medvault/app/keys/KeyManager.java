@@ -87,11 +87,7 @@ public final class KeyManager {
     public GenerateResult generateThreshold(Path dir, FheConfig config, int custodians, int threshold,
                                             List<char[]> passphrases, boolean force) {
         long start = System.nanoTime();
-        try {
-            org.medvault.fhe.Threshold.checkParameters(custodians, threshold);
-        } catch (MedVaultException e) {
-            throw UserException.usage("--custodians " + custodians + " --threshold " + threshold + ": " + e.getMessage());
-        }
+        checkCeremony(custodians, threshold);
         if (passphrases.size() != custodians) {
             throw UserException.usage(custodians + " custodians need " + custodians + " passphrases, got " + passphrases.size());
         }
@@ -125,6 +121,15 @@ public final class KeyManager {
         } // the client key (and its squashing secret) is freed here; it was never serialized
         progress.accept("erased the client key: only the " + custodians + " sealed shares can release results");
         return write(dir, keyId, squashing, files, new KeySetManifest.Threshold(custodians, threshold, members), existing, start);
+    }
+
+    /** Refuses (N, T) outside 2 ≤ T ≤ N ≤ 10 or the flooding guard, before any key is generated (usage error). */
+    public static void checkCeremony(int custodians, int threshold) {
+        try {
+            org.medvault.fhe.Threshold.checkParameters(custodians, threshold);
+        } catch (MedVaultException e) {
+            throw UserException.usage("--custodians " + custodians + " --threshold " + threshold + ": " + e.getMessage());
+        }
     }
 
     private List<String> checkTarget(Path dir, boolean force) {

@@ -33,7 +33,8 @@ public final class ReleaseService {
 
     /**
      * Custodian's partial decryption of {@code resultFile} for {@code signers} (exactly t custodian
-     * indices, including the holder of {@code shareFile}), written to {@code out}.
+     * indices, including the holder of {@code shareFile}), written to {@code out}, or when null to
+     * {@code RESULT.partial-<i>.mvp} beside the result (i the share's custodian).
      */
     public PartialResult partial(Path shareFile, char[] passphrase, Path resultFile, List<Integer> signers, Path out) {
         long t0 = System.nanoTime();
@@ -48,8 +49,18 @@ public final class ReleaseService {
                         + rf.header().keyId());
             }
             byte[] s = share.share();
-            int n = s[9];
-            int t = s[10];
+            int[] info;
+            try {
+                info = Threshold.shareInfo(s);
+            } catch (MedVaultException e) {
+                throw new UserException(shareFile + ": " + e.getMessage());
+            }
+            if (info[0] != share.index()) {
+                throw new UserException(shareFile + " is labelled custodian " + share.index() + " but holds custodian "
+                        + info[0] + "'s share");
+            }
+            int n = info[1];
+            int t = info[2];
             List<Integer> set = signerSet(signers, n, t, "--signers");
             if (!set.contains(share.index())) {
                 throw UserException.usage("--signers " + join(set) + " does not include custodian " + share.index()
@@ -68,11 +79,13 @@ public final class ReleaseService {
                 throw new UserException(resultFile + ": " + e.getMessage());
             }
             List<Integer> blocks = PartialFile.blockCounts(nativePartial);
+            Path target = out != null ? out
+                    : resultFile.toAbsolutePath().resolveSibling(resultFile.getFileName() + ".partial-" + share.index() + ".mvp");
             PartialFile.Header h = new PartialFile.Header(rf.header().keyId(), digest, rf.header().query(), share.index(),
                     n, t, set, blocks);
             byte[] unsigned = PartialFile.unsigned(h, nativePartial);
-            AtomicFiles.write(out, PartialFile.withSignature(unsigned, share.sign(unsigned)), false);
-            return new PartialResult(out, share.index(), set, rf.header().keyId(), digest, rf.header().query(),
+            AtomicFiles.write(target, PartialFile.withSignature(unsigned, share.sign(unsigned)), false);
+            return new PartialResult(target, share.index(), set, rf.header().keyId(), digest, rf.header().query(),
                     blocks.size(), blocks.stream().mapToInt(Integer::intValue).sum(), (System.nanoTime() - t0) / 1e9);
         } finally {
             share.wipe();
@@ -181,16 +194,6 @@ public final class ReleaseService {
             throw new UserException(resultFile + " names other custodian keys than " + manifest + "; refusing to trust either");
         }
         return m.threshold();
-    }
-
-    /** {@code RESULT.partial-<i>.mvp} beside the result, i the share's custodian. */
-    public static Path defaultPartialFile(Path result, Path shareFile) {
-        Integer i = org.medvault.app.keys.SecretKeyFile.readHeader(AtomicFiles.read(shareFile, "custodian share"),
-                shareFile.toString()).custodian();
-        if (i == null) {
-            throw new UserException(shareFile + " is not a custodian share");
-        }
-        return result.toAbsolutePath().resolveSibling(result.getFileName() + ".partial-" + i + ".mvp");
     }
 
     /** Sorted, distinct, exactly t indices in 1..n. */
