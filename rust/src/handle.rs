@@ -48,3 +48,25 @@ pub fn ciphertext_array<'l>(env: &mut jni::Env<'l>, cts: Vec<crate::ciphertext::
         }
     })
 }
+
+/// The byte arrays of a Java byte[][].
+pub fn from_byte_arrays(env: &mut jni::Env<'_>, arr: &jni::objects::JObjectArray<'_>) -> Result<Vec<Vec<u8>>> {
+    let n = arr.len(env)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let o = arr.get_element(env, i)?;
+        let b = unsafe { jni::objects::JByteArray::from_raw(env, o.into_raw()) };
+        out.push(env.convert_byte_array(&b)?);
+    }
+    Ok(out)
+}
+
+/// A Java byte[][] of `items`.
+pub fn byte_arrays<'l>(env: &mut jni::Env<'l>, items: &[Vec<u8>]) -> Result<jni::objects::JObjectArray<'l>> {
+    let arr = env.new_object_array(items.len() as i32, jni::jni_str!("[B"), jni::objects::JObject::null())?;
+    for (i, it) in items.iter().enumerate() {
+        let b = env.byte_array_from_slice(it)?;
+        arr.set_element(env, i, &b)?;
+    }
+    Ok(arr)
+}

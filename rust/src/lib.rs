@@ -14,6 +14,7 @@ pub mod query;
 pub mod runtime;
 pub mod server_key;
 pub mod threshold;
+pub mod workers;
 
 /// The exact tfhe-rs version this library is built against (pinned in Cargo.toml).
 pub const TFHE_VERSION: &str = "1.8.2";

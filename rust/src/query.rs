@@ -8,12 +8,9 @@
 //! thresholds, bucket k = C_k − C_{k+1}, computed once at the end. Small-cell suppression is
 //! homomorphic: every output of a cohort smaller than k becomes the all-ones "suppressed" marker.
 
-use std::cell::RefCell;
-
 use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JString};
-use jni::sys::jlong;
+use jni::sys::{jint, jlong};
 use jni::EnvUnowned;
-use rayon::prelude::*;
 use serde::Deserialize;
 use tfhe::prelude::*;
 use tfhe::{FheBool, ServerKey};
@@ -21,6 +18,7 @@ use tfhe::{FheBool, ServerKey};
 use crate::ciphertext::{Ct, Kind};
 use crate::error::{entry, Error, Result};
 use crate::server_key::{self as ops};
+use crate::workers::Workers;
 use crate::{compact_list, handle, runtime, server_key};
 
 #[derive(Deserialize, Debug, Clone)]
@@ -117,32 +115,24 @@ fn kind_for_bits(bits: u32) -> Result<Kind> {
 pub struct Executor {
     plan: Plan,
     layout: Vec<Kind>,
-    sums: Vec<Vec<Ct>>,       // per output (Count/Sum: 1 series; Hist: one per edge flattened below)
-    hist_sums: Vec<Vec<Vec<Ct>>>, // per output, per edge, partials
-    extrema: Vec<Option<Ct>>, // per output (Min: max of complements, Max: max)
+    sums: Vec<Vec<Ct>>,           // per output (Count/Sum: one series of partial sums)
+    hist_sums: Vec<Vec<Vec<Ct>>>, // per output, per compared edge, partial sums
+    extrema: Vec<Option<Ct>>,     // per output (Min: max of complements, Max: max)
     records: u64,
+    workers: Workers,
 }
 
-thread_local! {
-    /// The key id installed as this rayon worker's tfhe-rs server key (installed once, never
-    /// swapped inside a job: see runtime.rs on nested borrows).
-    static INSTALLED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
-}
-
-/// Installs `sk` on every worker of the global pool that does not already hold it.
-fn install_on_workers(sk: &ServerKey) {
-    let id = sk.tag().data().to_vec();
-    rayon::broadcast(|_| {
-        let needed = INSTALLED.with(|i| i.borrow().as_deref() != Some(id.as_slice()));
-        if needed {
-            tfhe::set_server_key(sk.clone());
-            INSTALLED.with(|i| *i.borrow_mut() = Some(id.clone()));
-        }
-    });
+/// One reduction of a chunk: an additive series (output, edge) or an extremum (output).
+#[derive(Clone, Copy)]
+enum Reduce {
+    Sum(usize),
+    Hist(usize, usize),
+    Extremum(usize),
 }
 
 impl Executor {
-    pub fn new(plan: Plan) -> Result<Executor> {
+    /// An executor that evaluates on `threads` workers; the outputs do not depend on `threads`.
+    pub fn new(plan: Plan, threads: usize) -> Result<Executor> {
         let layout = plan.layout.iter().map(|&c| Kind::from_code(c)).collect::<Result<Vec<_>>>()?;
         if !matches!(plan.outputs.first(), Some(Output::Count { .. })) {
             return Err(Error::invalid("the first output of a plan must be the count"));
@@ -178,10 +168,16 @@ impl Executor {
             plan,
             layout,
             records: 0,
+            workers: Workers::new(threads)?,
         })
     }
 
-    /// Adds the records at `slots` of one compact list (a vault chunk).
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Adds the records at `slots` of one compact list (a vault chunk). Chunks must come in the
+    /// vault's canonical order for the outputs to be canonical.
     pub fn feed(&mut self, sk: &ServerKey, list_bytes: &[u8], slots: &[usize]) -> Result<()> {
         let list = compact_list::deserialize(list_bytes)?;
         let kinds = compact_list::kinds(&list)?;
@@ -195,35 +191,46 @@ impl Executor {
         if let Some(&bad) = slots.iter().find(|&&s| s >= n_rec) {
             return Err(Error::invalid(format!("slot {bad} is outside a chunk of {n_rec} records")));
         }
-        install_on_workers(sk);
-        // Per record, in parallel: the predicate once, then every output's contribution.
-        let contributions: Vec<Vec<Contribution>> = slots
-            .par_iter()
-            .map(|&s| self.record(&cts[s * per..(s + 1) * per]))
-            .collect::<Result<Vec<_>>>()?;
-        // Per output: one deferred-carry sum (additive) or a max tree (extrema) for the chunk.
-        let outputs = self.plan.outputs.clone();
-        for (o, out) in outputs.iter().enumerate() {
+        // Per record, one task each: the predicate once, then every output's contribution.
+        let contributions: Vec<Vec<Contribution>> = {
+            let this = &*self;
+            this.workers.map(sk, slots.len(), |k| this.record(&cts[slots[k] * per..(slots[k] + 1) * per]))?
+        };
+        // Per output (and histogram edge), one task: a deferred-carry sum (additive) or a max
+        // tree (extrema) for the chunk, folded into what earlier chunks left.
+        let mut tasks = Vec::new();
+        for (o, out) in self.plan.outputs.iter().enumerate() {
             match out {
-                Output::Count { .. } | Output::Sum { .. } => {
+                Output::Count { .. } | Output::Sum { .. } => tasks.push(Reduce::Sum(o)),
+                Output::Hist { .. } => tasks.extend((0..compared_edges(out).len()).map(|e| Reduce::Hist(o, e))),
+                Output::Min { .. } | Output::Max { .. } => tasks.push(Reduce::Extremum(o)),
+            }
+        }
+        let reduced: Vec<Vec<Ct>> = {
+            let this = &*self;
+            this.workers.map(sk, tasks.len(), |k| match tasks[k] {
+                Reduce::Sum(o) => {
                     let terms: Vec<&Ct> = contributions.iter().map(|c| c[o].single()).collect();
-                    self.sums[o].push(ops::sum(&terms)?);
-                    fold(&mut self.sums[o])?;
+                    fold(&this.sums[o], ops::sum(&terms)?)
                 }
-                Output::Hist { .. } => {
-                    for e in 0..compared_edges(out).len() {
-                        let terms: Vec<&Ct> = contributions.iter().map(|c| &c[o].many()[e]).collect();
-                        self.hist_sums[o][e].push(ops::sum(&terms)?);
-                        fold(&mut self.hist_sums[o][e])?;
-                    }
+                Reduce::Hist(o, e) => {
+                    let terms: Vec<&Ct> = contributions.iter().map(|c| &c[o].many()[e]).collect();
+                    fold(&this.hist_sums[o][e], ops::sum(&terms)?)
                 }
-                Output::Min { .. } | Output::Max { .. } => {
+                Reduce::Extremum(o) => {
                     let mut terms: Vec<Ct> = contributions.iter().map(|c| c[o].single().clone()).collect();
-                    if let Some(prev) = self.extrema[o].take() {
-                        terms.push(prev);
+                    if let Some(prev) = &this.extrema[o] {
+                        terms.push(prev.clone());
                     }
-                    self.extrema[o] = Some(max_tree(terms)?);
+                    Ok(vec![max_tree(terms)?])
                 }
+            })?
+        };
+        for (task, mut value) in tasks.into_iter().zip(reduced) {
+            match task {
+                Reduce::Sum(o) => self.sums[o] = value,
+                Reduce::Hist(o, e) => self.hist_sums[o][e] = value,
+                Reduce::Extremum(o) => self.extrema[o] = value.pop(),
             }
         }
         self.records += slots.len() as u64;
@@ -274,100 +281,180 @@ impl Executor {
     }
 
     /// Final outputs, in plan order (histograms expand to one output per bucket), with small-cell
-    /// suppression applied homomorphically.
-    pub fn finish(&mut self) -> Result<Vec<Ct>> {
-        let outputs = self.plan.outputs.clone();
-        let mut raw: Vec<Ct> = Vec::new();
-        let mut count: Option<Ct> = None;
+    /// suppression applied homomorphically: primary (a cohort under k hides everything, a bucket
+    /// of 1..k−1 records hides itself) and secondary (no suppressed bucket can be recovered as the
+    /// count minus the visible ones).
+    pub fn finish(&mut self, sk: &ServerKey) -> Result<Vec<Ct>> {
+        let outputs = &self.plan.outputs;
+        let k_min = self.plan.min_cohort;
+        // 1. Every accumulated value: one task per additive series or extremum.
+        let mut tasks = Vec::new();
         for (o, out) in outputs.iter().enumerate() {
             match out {
-                Output::Count { bits } | Output::Sum { bits, .. } => {
-                    let k = kind_for_bits(*bits)?;
-                    let v = match self.sums[o].len() {
-                        0 => ops::trivial(k, 0)?,
-                        _ => ops::sum(&self.sums[o].iter().collect::<Vec<_>>())?,
-                    };
-                    if o == 0 {
-                        count = Some(v.clone());
-                    }
-                    raw.push(v);
+                Output::Count { .. } | Output::Sum { .. } => tasks.push(Reduce::Sum(o)),
+                Output::Hist { .. } => tasks.extend((0..compared_edges(out).len()).map(|e| Reduce::Hist(o, e))),
+                Output::Min { .. } | Output::Max { .. } => tasks.push(Reduce::Extremum(o)),
+            }
+        }
+        let totals: Vec<Ct> = self.workers.map(sk, tasks.len(), |i| {
+            let total = |partials: &[Ct], bits: u32| -> Result<Ct> {
+                match partials.len() {
+                    0 => ops::trivial(kind_for_bits(bits)?, 0),
+                    1 => Ok(partials[0].clone()),
+                    _ => ops::sum(&partials.iter().collect::<Vec<_>>()),
                 }
-                Output::Max { bits, .. } => {
-                    let k = kind_for_bits(*bits)?;
-                    raw.push(match self.extrema[o].take() {
-                        Some(v) => v,
-                        None => ops::trivial(k, 0)?,
+            };
+            match tasks[i] {
+                Reduce::Sum(o) => total(&self.sums[o], output_bits(&outputs[o])),
+                Reduce::Hist(o, e) => total(&self.hist_sums[o][e], output_bits(&outputs[o])),
+                Reduce::Extremum(o) => {
+                    let bits = output_bits(&outputs[o]);
+                    let m = match &self.extrema[o] {
+                        Some(v) => v.clone(),
+                        None => ops::trivial(kind_for_bits(bits)?, 0)?,
+                    };
+                    match outputs[o] {
+                        Output::Min { .. } => ops::not(&m),
+                        _ => Ok(m),
+                    }
+                }
+            }
+        })?;
+        let mut total_of = std::collections::HashMap::new();
+        for (t, v) in tasks.iter().zip(totals) {
+            let key = match *t {
+                Reduce::Sum(o) | Reduce::Extremum(o) => (o, usize::MAX),
+                Reduce::Hist(o, e) => (o, e),
+            };
+            total_of.insert(key, v);
+        }
+        let count = total_of.get(&(0, usize::MAX)).cloned().ok_or_else(|| Error::internal("no count output"))?;
+
+        // 2. Histogram buckets from cumulative counts (one task per bucket), and the cohort test.
+        struct Bucket {
+            output: usize,
+            value: Ct,
+        }
+        let mut buckets = Vec::new();
+        for (o, out) in outputs.iter().enumerate() {
+            if let Output::Hist { edges, bits, lower, upper, .. } = out {
+                let k = kind_for_bits(*bits)?;
+                let mut cumulative = Vec::with_capacity(edges.len());
+                let mut j = 0;
+                for &e in edges {
+                    cumulative.push(match edge_kind(e, *lower, *upper) {
+                        Edge::Cohort => Cumulative::Cohort(k),
+                        Edge::Empty => Cumulative::Value(ops::trivial(k, 0)?),
+                        Edge::Compare => {
+                            j += 1;
+                            Cumulative::Value(total_of.get(&(o, j - 1)).cloned().ok_or_else(|| Error::internal("missing edge"))?)
+                        }
                     });
                 }
-                Output::Min { bits, .. } => {
-                    let k = kind_for_bits(*bits)?;
-                    let m = match self.extrema[o].take() {
-                        Some(v) => v,
-                        None => ops::trivial(k, 0)?,
-                    };
-                    raw.push(ops::not(&m)?);
-                }
-                Output::Hist { edges, bits, lower, upper, .. } => {
-                    let k = kind_for_bits(*bits)?;
-                    let cohort = count.as_ref().ok_or_else(|| Error::internal("the count comes first"))?;
-                    let mut cumulative = Vec::with_capacity(edges.len());
-                    let mut j = 0;
-                    for &e in edges {
-                        cumulative.push(match edge_kind(e, *lower, *upper) {
-                            Edge::Cohort => ops::cast(cohort, k)?,
-                            Edge::Empty => ops::trivial(k, 0)?,
-                            Edge::Compare => {
-                                let partials = &self.hist_sums[o][j];
-                                j += 1;
-                                match partials.len() {
-                                    0 => ops::trivial(k, 0)?,
-                                    _ => ops::sum(&partials.iter().collect::<Vec<_>>())?,
-                                }
-                            }
-                        });
-                    }
-                    for b in 0..edges.len() - 1 {
-                        raw.push(ops::binary(1, &cumulative[b], &cumulative[b + 1])?); // SUB
-                    }
+                for b in 0..edges.len() - 1 {
+                    buckets.push((o, cumulative[b].clone(), cumulative[b + 1].clone()));
                 }
             }
         }
-        let count = count.ok_or_else(|| Error::internal("no count output"))?;
-        // Suppression: the whole cohort smaller than k hides everything; a histogram bucket
-        // smaller than k hides that bucket.
-        let small = bool_of(ops::compare_scalar(2, &count, self.plan.min_cohort)?)?; // LT
-        let mut out = Vec::with_capacity(raw.len());
-        let mut i = 0;
-        for o in &outputs {
-            match o {
+        // Task 0: count < k; tasks 1..: bucket values and whether each is under k.
+        let staged: Vec<(Option<Ct>, FheBool)> = self.workers.map(sk, buckets.len() + 1, |i| {
+            if i == 0 {
+                return Ok((None, bool_of(ops::compare_scalar(2, &count, k_min)?)?)); // LT
+            }
+            let (_, lo, hi) = &buckets[i - 1];
+            let v = ops::binary(1, &lo.resolve(&count)?, &hi.resolve(&count)?)?; // SUB
+            // A bucket of 1..k−1 records is suppressed; an empty one is shown as 0 (it names nobody).
+            let under = bool_of(ops::compare_scalar(2, &v, k_min)?)?; // LT
+            let nonzero = bool_of(ops::compare_scalar(1, &v, 0)?)?; // NE
+            Ok((Some(v), &under & &nonzero))
+        })?;
+        let small_cohort = staged[0].1.clone();
+        let bucket_values: Vec<Bucket> = buckets
+            .iter()
+            .zip(&staged[1..])
+            .map(|((o, ..), (v, _))| Bucket { output: *o, value: v.clone().expect("every bucket task returns its value") })
+            .collect();
+        let bucket_small: Vec<FheBool> = staged[1..].iter().map(|s| s.1.clone()).collect();
+
+        // 3. Secondary suppression, per histogram: when some buckets are suppressed and together
+        // hold fewer than k records (1..k−1), the count minus the visible buckets would reveal
+        // them, so every bucket of that histogram is hidden. One task per histogram.
+        let hists: Vec<usize> = outputs.iter().enumerate().filter(|(_, o)| matches!(o, Output::Hist { .. })).map(|(o, _)| o).collect();
+        let fragile: Vec<FheBool> = self.workers.map(sk, hists.len(), |h| {
+            let mine: Vec<usize> = (0..bucket_values.len()).filter(|&b| bucket_values[b].output == hists[h]).collect();
+            let hidden: Vec<Ct> = mine
+                .iter()
+                .map(|&b| if_then_zero(&bucket_small[b], &bucket_values[b].value))
+                .collect::<Result<_>>()?;
+            let mass = ops::sum(&hidden.iter().collect::<Vec<_>>())?;
+            let any = mine.iter().skip(1).fold(bucket_small[mine[0]].clone(), |a, &b| &a | &bucket_small[b]);
+            let under = bool_of(ops::compare_scalar(2, &mass, k_min)?)?;
+            Ok(&any & &under)
+        })?;
+
+        // 4. Suppression: one task per released value.
+        let mut released: Vec<(Ct, FheBool)> = Vec::new();
+        let mut b = 0;
+        for (o, out) in outputs.iter().enumerate() {
+            match out {
                 Output::Hist { edges, .. } => {
+                    let h = hists.iter().position(|&x| x == o).expect("a histogram");
                     for _ in 0..edges.len() - 1 {
-                        let bucket = &raw[i];
-                        let small_bucket = bool_of(ops::compare_scalar(2, bucket, self.plan.min_cohort)?)?;
-                        let hide = &small | &small_bucket;
-                        out.push(suppress(&hide, bucket)?);
-                        i += 1;
+                        let hide = &(&small_cohort | &bucket_small[b]) | &fragile[h];
+                        released.push((bucket_values[b].value.clone(), hide));
+                        b += 1;
                     }
                 }
-                _ => {
-                    out.push(suppress(&small, &raw[i])?);
-                    i += 1;
-                }
+                _ => released.push((total_of.get(&(o, usize::MAX)).cloned().ok_or_else(|| Error::internal("missing output"))?, small_cohort.clone())),
             }
         }
-        Ok(out)
+        self.workers.map(sk, released.len(), |i| suppress(&released[i].1, &released[i].0))
+    }
+
+    /// Noise-squashes `outputs` (one task each) and serializes them: the squashed forms custodians
+    /// decrypt. Canonical like the evaluation: the same outputs give the same bytes.
+    pub fn squash(&self, sk: &ServerKey, outputs: &[&Ct]) -> Result<Vec<Vec<u8>>> {
+        self.workers.map(sk, outputs.len(), |i| crate::threshold::squash_to_bytes(outputs[i]))
     }
 }
 
-/// Keeps memory bounded however many chunks a vault has: past 16 partial sums, fold them into one
-/// (one more deferred-carry sum, ~0.7 PBS per block per 16 chunks).
-fn fold(partials: &mut Vec<Ct>) -> Result<()> {
-    if partials.len() >= 16 {
-        let folded = ops::sum(&partials.iter().collect::<Vec<_>>())?;
-        partials.clear();
-        partials.push(folded);
+/// A histogram's cumulative count at one edge: the cohort itself, or a value.
+#[derive(Clone)]
+enum Cumulative {
+    Cohort(Kind),
+    Value(Ct),
+}
+
+impl Cumulative {
+    fn resolve(&self, count: &Ct) -> Result<Ct> {
+        match self {
+            Cumulative::Cohort(k) => ops::cast(count, *k),
+            Cumulative::Value(v) => Ok(v.clone()),
+        }
     }
-    Ok(())
+}
+
+fn output_bits(o: &Output) -> u32 {
+    match o {
+        Output::Count { bits }
+        | Output::Sum { bits, .. }
+        | Output::Min { bits, .. }
+        | Output::Max { bits, .. }
+        | Output::Hist { bits, .. } => *bits,
+    }
+}
+
+/// Keeps memory bounded however many chunks a vault has: a chunk's sum joins the partial sums
+/// so far, and past 16 they fold into one (one more deferred-carry sum, ~0.7 PBS per block per 16
+/// chunks). Returns the new series.
+fn fold(partials: &[Ct], chunk: Ct) -> Result<Vec<Ct>> {
+    let mut next: Vec<Ct> = partials.to_vec();
+    next.push(chunk);
+    if next.len() >= 16 {
+        let folded = ops::sum(&next.iter().collect::<Vec<_>>())?;
+        return Ok(vec![folded]);
+    }
+    Ok(next)
 }
 
 enum Contribution {
@@ -425,7 +512,7 @@ fn max_tree(mut terms: Vec<Ct>) -> Result<Ct> {
             v
         };
         terms = pairs
-            .into_par_iter()
+            .into_iter()
             .map(|(a, b)| match b {
                 Some(b) => ops::binary(4, &a, &b), // MAX
                 None => Ok(a),
@@ -588,14 +675,16 @@ fn eval(p: &Pred, values: &[Ct]) -> Result<FheBool> {
 
 // ---- JNI ----
 
+/// An executor behind its handle: a mutex, so two Java threads feeding one executor at once
+/// take turns instead of racing on its partial sums.
+type Shared = std::sync::Mutex<Executor>;
+
 /// # Safety
 /// `h` must be a live executor handle.
-unsafe fn get<'a>(h: jlong) -> Result<&'a mut Executor> {
-    let ptr = h as *mut Executor;
-    if ptr.is_null() {
-        return Err(Error::invalid("query executor handle is null (closed?)"));
-    }
-    Ok(unsafe { &mut *ptr })
+unsafe fn get<'a>(h: jlong) -> Result<std::sync::MutexGuard<'a, Executor>> {
+    unsafe { handle::borrow::<Shared>(h, "query executor") }?
+        .lock()
+        .map_err(|_| Error::internal("a query executor failed mid-update; start the query again"))
 }
 
 #[unsafe(no_mangle)]
@@ -603,18 +692,20 @@ pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeCreate<'l>(
     mut env: EnvUnowned<'l>,
     _c: JClass<'l>,
     plan: JString<'l>,
+    threads: jint,
 ) -> jlong {
     entry(&mut env, |env| {
         let text: String = plan.try_to_string(env)?;
         let plan: Plan = serde_json::from_str(&text).map_err(|e| Error::invalid(format!("bad query plan: {e}")))?;
-        Ok(handle::into_handle(Executor::new(plan)?))
+        let threads = if threads <= 0 { runtime::threads()? } else { threads as usize };
+        Ok(handle::into_handle::<Shared>(std::sync::Mutex::new(Executor::new(plan, threads)?)))
     })
 }
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
     entry(&mut env, |_| {
-        unsafe { handle::free::<Executor>(h) };
+        unsafe { handle::free::<Shared>(h) };
         Ok(())
     })
 }
@@ -629,12 +720,12 @@ pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeFeed<'l>(
     slots: JIntArray<'l>,
 ) {
     entry(&mut env, |env| {
-        let ex = unsafe { get(h) }?;
         let sk = unsafe { server_key::get(sk) }?;
         let bytes = env.convert_byte_array(&list)?;
         let mut s = vec![0; slots.len(env)?];
         slots.get_region(env, 0, &mut s)?;
         let slots: Vec<usize> = s.into_iter().map(|x| x.max(0) as usize).collect();
+        let mut ex = unsafe { get(h) }?;
         runtime::compute(&sk.key, || ex.feed(&sk.key, &bytes, &slots))
     })
 }
@@ -647,15 +738,38 @@ pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeFinish<'l>(
     sk: jlong,
 ) -> JLongArray<'l> {
     entry(&mut env, |env| {
-        let ex = unsafe { get(h) }?;
         let sk = unsafe { server_key::get(sk) }?;
-        let outs = runtime::compute(&sk.key, || ex.finish())?;
+        let mut ex = unsafe { get(h) }?;
+        let outs = runtime::compute(&sk.key, || ex.finish(&sk.key))?;
         handle::ciphertext_array(env, outs)
+    })
+}
+
+/// The noise-squashed, serialized forms of `cts` (outputs of this executor), canonical bytes.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeSquash<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    sk: jlong,
+    cts: JLongArray<'l>,
+) -> jni::objects::JObjectArray<'l> {
+    entry(&mut env, |env| {
+        let sk = unsafe { server_key::get(sk) }?;
+        let mut hs = vec![0; cts.len(env)?];
+        cts.get_region(env, 0, &mut hs)?;
+        let outs = hs.iter().map(|&c| unsafe { crate::ciphertext::get(c) }).collect::<Result<Vec<_>>>()?;
+        for c in &outs {
+            crate::params::check_same_key("ciphertext", c.tag(), "server key", sk.key.tag())?;
+        }
+        let ex = unsafe { get(h) }?;
+        let bytes = runtime::compute(&sk.key, || ex.squash(&sk.key, &outs))?;
+        handle::byte_arrays(env, &bytes)
     })
 }
 
 /// Records fed so far.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeRecords<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> jlong {
-    entry(&mut env, |_| Ok(unsafe { get(h) }?.records as jlong))
+    entry(&mut env, |_| Ok(unsafe { get(h) }?.records() as jlong))
 }

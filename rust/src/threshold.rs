@@ -143,16 +143,31 @@ pub fn owner(excluded: u16, active: u16) -> usize {
     candidates.trailing_zeros() as usize + 1
 }
 
-fn flooding(prf_key: &[u8; 32], context: &[u8], block: u64) -> u128 {
+/// The flooding noise of one piece for one ciphertext block: a PRF of the piece's key over the
+/// key id and the block's own bytes. It depends on nothing else, so the same block gets the same
+/// noise however it is wrapped (another file, another output position, another request).
+fn flooding(prf_key: &[u8; 32], key_id: &[u8], block_digest: &[u8; 32]) -> u128 {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(prf_key).expect("HMAC takes any key length");
-    mac.update(b"medvault-flood-v1\0");
-    mac.update(context);
-    mac.update(&block.to_le_bytes());
+    mac.update(b"medvault-flood-v2\0");
+    mac.update(&(key_id.len() as u32).to_le_bytes());
+    mac.update(key_id);
+    mac.update(block_digest);
     let out = mac.finalize().into_bytes();
     let mask = (1u128 << (FLOOD_LOG + 1)) - 1;
     let u1 = (u128::from_le_bytes(out[..16].try_into().expect("16")) & mask).wrapping_sub(1u128 << FLOOD_LOG);
     let u2 = (u128::from_le_bytes(out[16..].try_into().expect("16")) & mask).wrapping_sub(1u128 << FLOOD_LOG);
     u1.wrapping_add(u2)
+}
+
+/// SHA-256 of one LWE block: every mask coefficient and the body, little-endian.
+pub fn block_digest(b: &Block<'_>) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    for a in b.mask {
+        h.update(a.to_le_bytes());
+    }
+    h.update(b.body.to_le_bytes());
+    h.finalize().into()
 }
 
 /// One LWE block of a squashed ciphertext: mask a (length of the key) and body b.
@@ -161,16 +176,20 @@ pub struct Block<'a> {
     pub body: u128,
 }
 
-/// Custodian `share.index`'s partial decryption of `blocks` for active set `active`.
-/// `context` binds the flooding noise to the key id and the ciphertext digest.
-pub fn partial(share: &Share, active: &[usize], context: &[u8], blocks: &[Block<'_>]) -> Result<Vec<u128>> {
+/// Custodian `share.index`'s partial decryption of `blocks` for active set `active`; the flooding
+/// noise of each piece is bound to `key_id` and each block's bytes.
+///
+/// This is a decryption oracle for whatever blocks it is given (a mask 2^123·e_j returns key
+/// coefficient j above the noise): callers pass only ciphertexts they derived themselves.
+pub fn partial(share: &Share, active: &[usize], key_id: &[u8], blocks: &[Block<'_>]) -> Result<Vec<u128>> {
     let act = active_mask(active, share.n, share.t)?;
     if act & (1 << (share.index - 1)) == 0 {
         return Err(Error::invalid(format!("custodian {} is not in the signer set", share.index)));
     }
     let mine: Vec<&Piece> = share.pieces.iter().filter(|p| owner(p.excluded, act) == share.index).collect();
     let mut out = Vec::with_capacity(blocks.len());
-    for (j, b) in blocks.iter().enumerate() {
+    for b in blocks {
+        let digest = block_digest(b);
         let mut acc = 0u128;
         for p in &mine {
             if p.values.len() != b.mask.len() {
@@ -181,7 +200,7 @@ pub fn partial(share: &Share, active: &[usize], context: &[u8], blocks: &[Block<
                 )));
             }
             let dot = p.values.iter().zip(b.mask).fold(0u128, |s, (r, a)| s.wrapping_add(r.wrapping_mul(*a)));
-            acc = acc.wrapping_add(dot).wrapping_add(flooding(&p.prf_key, context, j as u64));
+            acc = acc.wrapping_add(dot).wrapping_add(flooding(&p.prf_key, key_id, &digest));
         }
         out.push(acc);
     }
@@ -323,32 +342,70 @@ pub fn share_from_bytes(b: &[u8]) -> Result<Share> {
     Ok(Share { index, n, t, pieces })
 }
 
-fn load_squashed(bytes: &[u8]) -> Result<tfhe::SquashedNoiseFheUint> {
-    crate::params::deserialize(bytes, crate::params::LIMIT_LIST, "squashed ciphertext")
+/// A squashed ciphertext holds at most 32 LWE blocks of 4097 u128 (a 64-bit output: ~2.1 MB);
+/// nothing larger is read.
+const LIMIT_SQUASHED: u64 = 1 << 22;
+
+/// The LWE dimension of squashed ciphertexts under MedVault's parameters (2 × 2048).
+pub fn squashed_dimension() -> usize {
+    use tfhe::shortint::parameters::NOISE_SQUASHING_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128 as P;
+    P.glwe_dimension().0 * P.polynomial_size().0
+}
+
+/// Loads a squashed ciphertext and checks it conforms to what MedVault's squashing produces
+/// (tfhe-rs has no conformance parameters for this type): the key id `key_id`, an integer of
+/// `bits` bits (8, 16, 32 or 64; 0 = any of them), packed 4-bit blocks of the squashing dimension
+/// under the native 128-bit modulus, and degrees a 4-bit message can have.
+pub fn load_squashed(bytes: &[u8], key_id: &[u8], bits: u32) -> Result<tfhe::SquashedNoiseFheUint> {
+    let ct: tfhe::SquashedNoiseFheUint = crate::params::deserialize(bytes, LIMIT_SQUASHED, "squashed ciphertext")?;
+    crate::params::check_same_key("squashed ciphertext", ct.tag(), "key", &{
+        let mut t = tfhe::Tag::default();
+        t.set_data(key_id);
+        t
+    })?;
+    let radix = ct.underlying_squashed_noise_ciphertext();
+    let blocks = radix.packed_blocks();
+    let original = radix.original_block_count();
+    let nonconformant = |why: String| Error::mismatch(format!("squashed ciphertext does not conform to MedVault's parameters: {why}"));
+    if ![4, 8, 16, 32].contains(&original) || (bits != 0 && original as u32 * 2 != bits) {
+        return Err(nonconformant(format!("{original} blocks of 2 bits for a {bits}-bit output")));
+    }
+    if blocks.len() != original.div_ceil(2) {
+        return Err(nonconformant(format!("{} packed blocks for {original} blocks", blocks.len())));
+    }
+    let params = tfhe::core_crypto::prelude::LweCiphertextConformanceParams {
+        lwe_dim: tfhe::core_crypto::prelude::LweDimension(squashed_dimension()),
+        ct_modulus: tfhe::core_crypto::prelude::CiphertextModulus::<u128>::new_native(),
+    };
+    use tfhe::conformance::ParameterSetConformant;
+    for (i, b) in blocks.iter().enumerate() {
+        if !b.lwe_ciphertext().is_conformant(&params) {
+            return Err(nonconformant(format!("block {i} is not an LWE ciphertext of dimension {}", squashed_dimension())));
+        }
+        if b.message_modulus().0 * b.carry_modulus().0 != 16 || b.degree().get() > 15 {
+            return Err(nonconformant(format!("block {i} does not carry a 4-bit message")));
+        }
+    }
+    drop(radix);
+    Ok(ct)
+}
+
+/// The noise-squashed, serialized form of an integer output (server key with noise squashing
+/// installed on this thread).
+pub fn squash_to_bytes(ct: &crate::ciphertext::Ct) -> Result<Vec<u8>> {
+    use crate::ciphertext::Ct;
+    let squashed = match ct {
+        Ct::U8(x) => x.squash_noise()?,
+        Ct::U16(x) => x.squash_noise()?,
+        Ct::U32(x) => x.squash_noise()?,
+        Ct::U64(x) => x.squash_noise()?,
+        Ct::Bool(_) => return Err(Error::unsupported("squash an integer; cast booleans first")),
+    };
+    crate::params::serialize(&squashed, LIMIT_SQUASHED, "squashed ciphertext")
 }
 
 fn os_random(buf: &mut [u8]) {
     getrandom::getrandom(buf).expect("the OS random generator is unavailable");
-}
-
-fn byte_arrays(env: &mut jni::Env<'_>, arr: &JObjectArray<'_>) -> Result<Vec<Vec<u8>>> {
-    let n = arr.len(env)?;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let o = arr.get_element(env, i)?;
-        let b = unsafe { JByteArray::from_raw(env, o.into_raw()) };
-        out.push(env.convert_byte_array(&b)?);
-    }
-    Ok(out)
-}
-
-fn to_java_arrays<'l>(env: &mut jni::Env<'l>, items: &[Vec<u8>]) -> Result<JObjectArray<'l>> {
-    let arr = env.new_object_array(items.len() as i32, jni::jni_str!("[B"), jni::objects::JObject::null())?;
-    for (i, it) in items.iter().enumerate() {
-        let b = env.byte_array_from_slice(it)?;
-        arr.set_element(env, i, &b)?;
-    }
-    Ok(arr)
 }
 
 /// A share's custodian index, n and t (after the same validation a partial does).
@@ -396,7 +453,7 @@ pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeDeal<'l>(
             secret.zeroize();
             Ok(shares?.iter().map(share_to_bytes).collect::<Vec<_>>())
         })?;
-        let arr = to_java_arrays(env, &shares_bytes);
+        let arr = crate::handle::byte_arrays(env, &shares_bytes);
         shares_bytes.iter_mut().for_each(|b| b.zeroize());
         arr
     })
@@ -414,22 +471,14 @@ pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeSquash<'l>(
         let sk = unsafe { crate::server_key::get(sk) }?;
         let ct = unsafe { crate::ciphertext::get(ct) }?;
         crate::params::check_same_key("ciphertext", ct.tag(), "server key", sk.key.tag())?;
-        let bytes = crate::runtime::compute(&sk.key, || {
-            let squashed = match ct {
-                crate::ciphertext::Ct::U8(x) => x.squash_noise()?,
-                crate::ciphertext::Ct::U16(x) => x.squash_noise()?,
-                crate::ciphertext::Ct::U32(x) => x.squash_noise()?,
-                crate::ciphertext::Ct::U64(x) => x.squash_noise()?,
-                crate::ciphertext::Ct::Bool(_) => return Err(Error::unsupported("squash an integer; cast booleans first")),
-            };
-            crate::params::serialize(&squashed, crate::params::LIMIT_LIST, "squashed ciphertext")
-        })?;
+        let bytes = crate::runtime::compute(&sk.key, || squash_to_bytes(ct))?;
         Ok(env.byte_array_from_slice(&bytes)?)
     })
 }
 
-/// A custodian's partial decryption of several squashed ciphertexts, bound to `context`.
-/// Bytes: magic, index, n, t (u8), active mask (u16), context length (u32) + context, then per
+/// A custodian's partial decryption of several squashed ciphertexts under key `key_id` (each
+/// loaded with the conformance checks of `load_squashed`, `bits[k]` bits for output k).
+/// Bytes: magic, index, n, t (u8), active mask (u16), key id length (u32) + key id, then per
 /// ciphertext: block count (u32) and the partials (u128 LE).
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_Threshold_nativePartial<'l>(
@@ -437,34 +486,35 @@ pub extern "system" fn Java_org_medvault_fhe_Threshold_nativePartial<'l>(
     _c: JClass<'l>,
     share: JByteArray<'l>,
     active: JIntArray<'l>,
-    context: JByteArray<'l>,
+    key_id: JByteArray<'l>,
     squashed: JObjectArray<'l>,
+    bits: JIntArray<'l>,
 ) -> JByteArray<'l> {
     entry(&mut env, |env| {
         let mut sb = env.convert_byte_array(&share)?;
         let share = share_from_bytes(&sb);
         sb.zeroize();
         let share = share?;
-        let mut act = vec![0; active.len(env)?];
-        active.get_region(env, 0, &mut act)?;
-        let act: Vec<usize> = act.into_iter().map(|x| x.max(0) as usize).collect();
-        let ctx = env.convert_byte_array(&context)?;
-        let cts = byte_arrays(env, &squashed)?;
+        let act = int_vec(env, &active)?;
+        let widths = int_vec(env, &bits)?;
+        let key_id = env.convert_byte_array(&key_id)?;
+        let cts = crate::handle::from_byte_arrays(env, &squashed)?;
+        if widths.len() != cts.len() {
+            return Err(Error::invalid(format!("{} ciphertexts but {} widths", cts.len(), widths.len())));
+        }
         let out = crate::runtime::run(|| {
             let mask = active_mask(&act, share.n, share.t)?;
             let mut out = Vec::new();
             out.extend_from_slice(PARTIAL_MAGIC);
             out.extend_from_slice(&[share.index as u8, share.n as u8, share.t as u8]);
             out.extend_from_slice(&mask.to_le_bytes());
-            out.extend_from_slice(&(ctx.len() as u32).to_le_bytes());
-            out.extend_from_slice(&ctx);
-            for (k, bytes) in cts.iter().enumerate() {
-                let ct = load_squashed(bytes)?;
+            out.extend_from_slice(&(key_id.len() as u32).to_le_bytes());
+            out.extend_from_slice(&key_id);
+            for (bytes, &w) in cts.iter().zip(&widths) {
+                let ct = load_squashed(bytes, &key_id, w as u32)?;
                 let blocks = squashed_blocks(&ct);
                 let view: Vec<Block<'_>> = blocks.iter().map(|(m, b)| Block { mask: m, body: *b }).collect();
-                let mut c = ctx.clone();
-                c.extend_from_slice(&(k as u32).to_le_bytes());
-                let p = partial(&share, &act, &c, &view)?;
+                let p = partial(&share, &act, &key_id, &view)?;
                 out.extend_from_slice(&(p.len() as u32).to_le_bytes());
                 for v in p {
                     out.extend_from_slice(&v.to_le_bytes());
@@ -476,12 +526,18 @@ pub extern "system" fn Java_org_medvault_fhe_Threshold_nativePartial<'l>(
     })
 }
 
+fn int_vec(env: &mut jni::Env<'_>, arr: &JIntArray<'_>) -> Result<Vec<usize>> {
+    let mut v = vec![0; arr.len(env)?];
+    arr.get_region(env, 0, &mut v)?;
+    Ok(v.into_iter().map(|x| x.max(0) as usize).collect())
+}
+
 struct Partial {
     index: usize,
     n: usize,
     t: usize,
     active: u16,
-    context: Vec<u8>,
+    key_id: Vec<u8>,
     values: Vec<Vec<u128>>,
 }
 
@@ -491,39 +547,53 @@ fn parse_partial(b: &[u8]) -> Result<Partial> {
         return Err(Error::corrupt("not a MedVault partial decryption"));
     }
     let (index, n, t) = (r.u8()? as usize, r.u8()? as usize, r.u8()? as usize);
+    check_parameters(n, t).map_err(|e| Error::corrupt(format!("partial decryption: {}", e.message)))?;
+    if index == 0 || index > n {
+        return Err(Error::corrupt(format!("partial decryption of custodian {index}, outside 1..{n}")));
+    }
     let active = r.u16()?;
-    let clen = r.u32()? as usize;
-    let context = r.take(clen)?.to_vec();
+    let klen = r.u32()? as usize;
+    let key_id = r.take(klen)?.to_vec();
     let mut values = Vec::new();
     while r.at < b.len() {
         let len = r.u32()? as usize;
-        let mut v = Vec::with_capacity(len.min(1 << 16));
+        if len > 16 {
+            return Err(Error::corrupt("a partial decryption claims more blocks than any output has"));
+        }
+        let mut v = Vec::with_capacity(len);
         for _ in 0..len {
             v.push(r.u128()?);
         }
         values.push(v);
     }
-    Ok(Partial { index, n, t, active, context, values })
+    Ok(Partial { index, n, t, active, key_id, values })
 }
 
-/// Combines exactly t partials of one signer set into the plaintext integers (as u64).
+/// Combines exactly t partials of one signer set into the plaintext integers (as u64). Each
+/// squashed ciphertext is loaded with the conformance checks of `load_squashed`, under the key
+/// id the partials name, `bits[k]` bits for output k.
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeCombine<'l>(
     mut env: EnvUnowned<'l>,
     _c: JClass<'l>,
     squashed: JObjectArray<'l>,
+    bits: JIntArray<'l>,
     partials: JObjectArray<'l>,
 ) -> JLongArray<'l> {
     entry(&mut env, |env| {
-        let cts = byte_arrays(env, &squashed)?;
-        let ps = byte_arrays(env, &partials)?.iter().map(|b| parse_partial(b)).collect::<Result<Vec<_>>>()?;
+        let cts = crate::handle::from_byte_arrays(env, &squashed)?;
+        let widths = int_vec(env, &bits)?;
+        if widths.len() != cts.len() {
+            return Err(Error::invalid(format!("{} ciphertexts but {} widths", cts.len(), widths.len())));
+        }
+        let ps = crate::handle::from_byte_arrays(env, &partials)?.iter().map(|b| parse_partial(b)).collect::<Result<Vec<_>>>()?;
         let first = ps.first().ok_or_else(|| Error::invalid("no partial decryptions"))?;
-        let (n, t, active, context) = (first.n, first.t, first.active, first.context.clone());
+        let (n, t, active, key_id) = (first.n, first.t, first.active, first.key_id.clone());
         let mut seen = 0u16;
         for p in &ps {
-            if p.n != n || p.t != t || p.active != active || p.context != context {
+            if p.n != n || p.t != t || p.active != active || p.key_id != key_id {
                 return Err(Error::mismatch(format!(
-                    "partial of custodian {} is for another signer set, threshold or result",
+                    "partial of custodian {} is for another signer set, threshold or key",
                     p.index
                 )));
             }
@@ -531,6 +601,14 @@ pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeCombine<'l>(
                 return Err(Error::invalid(format!("two partials from custodian {}", p.index)));
             }
             seen |= 1 << (p.index - 1);
+            if p.values.len() != cts.len() {
+                return Err(Error::invalid(format!(
+                    "custodian {}'s partial covers {} ciphertexts; the result has {}",
+                    p.index,
+                    p.values.len(),
+                    cts.len()
+                )));
+            }
         }
         if ps.len() < t {
             return Err(Error::invalid(format!("{} partial(s); the threshold is {t}", ps.len())));
@@ -540,13 +618,10 @@ pub extern "system" fn Java_org_medvault_fhe_Threshold_nativeCombine<'l>(
         }
         let values = crate::runtime::run(|| {
             let mut out = Vec::with_capacity(cts.len());
-            for (k, bytes) in cts.iter().enumerate() {
-                let ct = load_squashed(bytes)?;
+            for (k, (bytes, &w)) in cts.iter().zip(&widths).enumerate() {
+                let ct = load_squashed(bytes, &key_id, w as u32)?;
                 let bodies: Vec<u128> = squashed_blocks(&ct).iter().map(|b| b.1).collect();
-                let mine: Vec<Vec<u128>> = ps
-                    .iter()
-                    .map(|p| p.values.get(k).cloned().ok_or_else(|| Error::invalid("a partial misses a ciphertext")))
-                    .collect::<Result<_>>()?;
+                let mine: Vec<Vec<u128>> = ps.iter().map(|p| p.values[k].clone()).collect();
                 out.push(recompose(&combine(&bodies, &mine)?) as u64 as jlong);
             }
             Ok(out)

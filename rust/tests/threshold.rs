@@ -175,7 +175,7 @@ fn flooding_is_present_sized_and_deterministic() {
         let noise = v.wrapping_sub((m as u128) << threshold::DELTA_LOG) as i128;
         assert!(noise.unsigned_abs() < 1u128 << 121, "within the decoding bound");
         total.push(noise as f64);
-        // The same request yields byte-identical partials; another context does not.
+        // The same request yields byte-identical partials; another key id does not.
         let again = threshold::partial(&shares[active[0] - 1], &active, &[k], &blocks).unwrap();
         assert_eq!(again, partials[0]);
         let other = threshold::partial(&shares[active[0] - 1], &active, &[k, 1], &blocks).unwrap();
@@ -202,4 +202,64 @@ fn the_parameter_guard_refuses_what_it_must() {
     assert!(threshold::partial(&shares[0], &[2, 3], b"", &[]).is_err(), "custodian 1 is not in the set");
     assert!(threshold::partial(&shares[0], &[1, 1], b"", &[]).is_err(), "duplicates");
     assert!(threshold::partial(&shares[0], &[1, 4], b"", &[]).is_err(), "no custodian 4");
+}
+
+/// Why custodians decrypt only what they derived themselves: fed straight to the partial math,
+/// ciphertexts a requester crafted return the secret key. Masks 2^123·(e_4q + 2e_4q+1 + 4e_4q+2 +
+/// 8e_4q+3) with body 0 decode to 4 key bits each, through an ordinary t-of-n release.
+#[test]
+fn crafted_masks_turn_partials_into_a_key_oracle() {
+    let mut rng = Rng(2024);
+    let s = secret(&mut rng);
+    let shares = deal(&mut rng, &s, 5, 3);
+    let active = [1, 3, 4];
+    let quads = 64;
+    let masks: Vec<Vec<u128>> = (0..quads)
+        .map(|q| {
+            let mut a = vec![0u128; N];
+            for b in 0..4 {
+                a[4 * q + b] = 1u128 << (threshold::DELTA_LOG + b as u32);
+            }
+            a
+        })
+        .collect();
+    let blocks: Vec<Block<'_>> = masks.iter().map(|m| Block { mask: m, body: 0 }).collect();
+    let partials: Vec<Vec<u128>> = active.iter().map(|&i| threshold::partial(&shares[i - 1], &active, b"key", &blocks).unwrap()).collect();
+    let decoded = threshold::combine(&vec![0; quads], &partials).unwrap();
+    for q in 0..quads {
+        let nibble = (0..4).map(|b| (s[4 * q + b] as u8) << b).sum::<u8>();
+        assert_eq!((16 - decoded[q]) % 16, nibble, "key coefficients {}..{}", 4 * q, 4 * q + 3);
+    }
+    // And one custodian alone, on a = 2^115·e_j, returns the sum of its pieces' coefficient j
+    // in the bits above the flooding: information about the key from a single partial.
+    let mut a = vec![0u128; N];
+    a[0] = 1u128 << 115;
+    let one = threshold::partial(&shares[0], &active, b"key", &[Block { mask: &a, body: 0 }]).unwrap()[0];
+    let mine = shares[0]
+        .pieces
+        .iter()
+        .filter(|p| threshold::owner(p.excluded, 0b1101) == 1)
+        .fold(0u128, |acc, p| acc.wrapping_add(p.values[0]));
+    let top = |v: u128| v >> 118; // the 10 bits above 2^118 (flooding < 2^113 for 3 of 5)
+    let diff = top(one).wrapping_sub(top(mine.wrapping_shl(115))) & 0x3ff;
+    assert!(diff <= 1 || diff == 0x3ff, "custodian 1's partial exposes its piece sum's low bits");
+}
+
+/// The flooding noise follows the ciphertext block, not the request: the same block in another
+/// position or beside other blocks gets the same partial.
+#[test]
+fn flooding_follows_the_block_however_it_is_wrapped() {
+    let mut rng = Rng(5150);
+    let s = secret(&mut rng);
+    let shares = deal(&mut rng, &s, 5, 3);
+    let active = [2, 3, 5];
+    let (a1, b1) = encrypt(&mut rng, &s, 3);
+    let (a2, b2) = encrypt(&mut rng, &s, 12);
+    let x = Block { mask: &a1, body: b1 };
+    let y = Block { mask: &a2, body: b2 };
+    let alone = threshold::partial(&shares[1], &active, b"key", &[Block { mask: &a1, body: b1 }]).unwrap();
+    let pair = threshold::partial(&shares[1], &active, b"key", &[y, x]).unwrap();
+    assert_eq!(pair[1], alone[0]);
+    let other_key = threshold::partial(&shares[1], &active, b"other", &[Block { mask: &a1, body: b1 }]).unwrap();
+    assert_ne!(other_key[0], alone[0]);
 }

@@ -49,7 +49,8 @@ fn run() -> Result<(), String> {
             .collect::<Result<_, _>>()?;
         chunks.push((list, slots));
     }
-    let mut ex = Executor::new(plan).map_err(|e| e.to_string())?;
+    let threads = medvault_native::runtime::threads().map_err(|e| e.to_string())?;
+    let mut ex = Executor::new(plan, threads).map_err(|e| e.to_string())?;
     let pbs0 = tfhe::get_pbs_count();
     let t = Instant::now();
     let records: usize = chunks.iter().map(|c| c.1.len()).sum();
@@ -57,7 +58,7 @@ fn run() -> Result<(), String> {
         for (list, slots) in &chunks {
             ex.feed(&sk, list, slots).map_err(|e| e.to_string())?;
         }
-        ex.finish().map_err(|e| e.to_string())?;
+        ex.finish(&sk).map_err(|e| e.to_string())?;
         Ok(())
     })?;
     println!(

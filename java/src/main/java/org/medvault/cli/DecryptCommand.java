@@ -79,15 +79,26 @@ final class DecryptCommand extends BaseCommand {
 
     @Command(name = "partial", mixinStandardHelpOptions = true,
             description = {"A custodian's signed partial decryption of a threshold result.",
-                "It reveals nothing alone; any t partials of the same signer set release",
-                "the result. The same request always gives the same bytes. The share's",
-                "passphrase comes from --passphrase-file, $MEDVAULT_PASSPHRASE or a prompt."})
+                "It first re-runs the query on YOUR copy of the vault with the server key",
+                "and refuses unless the result's ciphertexts are exactly what that derives",
+                "(a crafted result could otherwise extract the key); only then is your",
+                "share unsealed. Any t partials of one signer set release the result. The",
+                "same request always gives the same bytes. The share's passphrase comes",
+                "from --passphrase-file, $MEDVAULT_PASSPHRASE or a prompt."})
     static final class Partial extends BaseCommand {
         @Option(names = "--share", paramLabel = "FILE", required = true, description = "Your custodian-<i>.share.")
         Path share;
 
         @Option(names = "--result", paramLabel = "FILE", required = true, description = "The .mvr result to release.")
         Path result;
+
+        @Option(names = "--vault", paramLabel = "FILE", required = true,
+                description = "Your own copy of the vault (its digest must match the result's).")
+        Path vault;
+
+        @Option(names = "--server-key", paramLabel = "FILE|DIR", required = true,
+                description = "The key set's server.key (with noise squashing), to re-derive the result.")
+        Path serverKey;
 
         @Option(names = "--signers", paramLabel = "I,J,…", required = true, split = ",",
                 description = "The t custodians who release together (including you), e.g. 1,3,4.")
@@ -108,7 +119,7 @@ final class DecryptCommand extends BaseCommand {
             char[] secret = passphrase.obtain(root(), "passphrase for " + share, false);
             ReleaseService.PartialResult r;
             try {
-                r = new ReleaseService().partial(share, secret, result, signers, out);
+                r = new ReleaseService(progressFor(output)).partial(share, secret, result, vault, serverKey, signers, out);
             } finally {
                 Passphrases.wipe(secret);
             }
@@ -116,9 +127,11 @@ final class DecryptCommand extends BaseCommand {
                 printJson(r);
                 return MedVault.EXIT_OK;
             }
-            out().printf(Locale.ROOT, "Custodian %d's partial decryption written to %s (%.1f s)%n", r.custodian(), r.out(), r.seconds());
+            out().printf(Locale.ROOT, "Custodian %d's partial decryption written to %s (%.1f s, %.1f s of it re-deriving the result)%n",
+                    r.custodian(), r.out(), r.seconds(), r.deriveSeconds());
             out().println("  query:   " + r.query());
-            out().println("  result:  sha256 " + r.resultDigest());
+            out().println("  vault:   sha256 " + r.vaultDigest());
+            out().println("  outputs: sha256 " + r.outputsDigest() + " (re-derived, identical)");
             out().println("  signers: " + String.join(",", r.signers().stream().map(String::valueOf).toList()));
             out().println("  " + r.outputs() + " outputs, " + r.blocks() + " squashed blocks; signed (Ed25519)");
             out().flush();
@@ -128,15 +141,21 @@ final class DecryptCommand extends BaseCommand {
 
     @Command(name = "combine", mixinStandardHelpOptions = true,
             description = {"Verify t custodians' partials and print the released statistics.",
-                "Signatures, key id, result digest, threshold and signer set are checked;",
-                "fewer than t, duplicates, mixed signer sets or another result's partials",
-                "are refused."})
+                "Each partial's signature is checked against the custodian roster your",
+                "vault pinned at creation (--vault) or a key.json you trust (--keys), never",
+                "keys the result names; key, roster, outputs, query, vault, threshold and",
+                "signer set must match. Fewer than t, duplicates, mixed signer sets or",
+                "partials of other outputs are refused."})
     static final class Combine extends BaseCommand {
         @Option(names = "--result", paramLabel = "FILE", required = true, description = "The .mvr result.")
         Path result;
 
+        @Option(names = "--vault", paramLabel = "FILE",
+                description = "Your copy of the vault: its pinned custodian roster is trusted.")
+        Path vault;
+
         @Option(names = "--keys", paramLabel = "DIR|key.json",
-                description = "Trust the custodians' signing keys of this key.json (default: the ones the result names).")
+                description = "Trust the custodian roster of this key.json (with --vault: both must agree).")
         Path keys;
 
         @Parameters(paramLabel = "PARTIAL", arity = "1..*", description = "The custodians' .mvp files.")
@@ -147,7 +166,7 @@ final class DecryptCommand extends BaseCommand {
 
         @Override
         int run() {
-            return print(this, output, new ReleaseService().combine(result, partials, keys));
+            return print(this, output, new ReleaseService(progressFor(output)).combine(result, partials, vault, keys));
         }
     }
 }

@@ -45,7 +45,8 @@ final class ResultCommand implements Runnable {
                 if (r.release() != null) {
                     out().println("Release:  " + r.release());
                 }
-                out().println("Digest:   " + r.digest() + " (what custodians' partials are bound to)");
+                out().println("Digest:   " + r.digest() + " (the file)");
+                out().println("Signed:   " + r.outputsDigest() + " (outputs digest: what custodians re-derive and sign)");
                 out().flush();
             }
             return MedVault.EXIT_OK;

@@ -54,6 +54,9 @@ final class VaultCommand implements Runnable {
                 out().printf(Locale.ROOT, "Created vault %s: schema '%s' (%d fields, %d encrypted values and %d blocks per record),"
                         + " key %s, small cells below %d suppressed%n", r.vault(), r.schema(), r.fields(), r.valuesPerRecord(),
                         r.blocksPerRecord(), r.keyId(), r.minCohort());
+                if (r.roster() != null) {
+                    out().println("  releases need " + r.roster() + " (pinned from key.json)");
+                }
                 out().flush();
             }
             return MedVault.EXIT_OK;
@@ -84,6 +87,7 @@ final class VaultCommand implements Runnable {
             out().printf(Locale.ROOT, "Records:     %d in %d chunks from %d batches%n", r.records(), r.chunks(), r.batches());
             out().printf(Locale.ROOT, "Ciphertext:  %s, %.0f B per record%n", size(r.ciphertextBytes()), r.bytesPerRecord());
             out().println("Digest:      " + r.digest());
+            out().println("Release:     " + (r.roster() == null ? "personal key (decrypt --key)" : r.roster()));
             out().println("Fields:");
             for (VaultService.FieldInfo f : r.fields()) {
                 out().printf(Locale.ROOT, "  %-12s %-30s %-10s %-10s %3d blocks  %6.0f B/record%n", f.name(), f.type(),

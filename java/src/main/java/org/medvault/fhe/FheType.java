@@ -53,6 +53,12 @@ public final class FheType<T extends Ciphertext> {
         return ALL.stream().filter(t -> t.name.equals(name)).findFirst();
     }
 
+    /** The unsigned integer type of exactly {@code bits} bits (8, 16, 32 or 64). */
+    public static FheType<?> ofBits(int bits) {
+        return ALL.stream().filter(t -> t.bits == bits && t != BOOL).findFirst()
+                .orElseThrow(() -> new MedVaultException(MedVaultException.Code.INVALID_INPUT, "no " + bits + "-bit integer type"));
+    }
+
     static FheType<?> ofCode(int code) {
         for (FheType<?> t : ALL) {
             if (t.code == code) {

@@ -7,15 +7,25 @@ import java.util.List;
  * Runs a query plan (JSON from {@code org.medvault.query.QueryPlan#nativePlan}) over encrypted
  * records, one vault chunk (a compact list of several records) per {@link #feed} call, then returns
  * the encrypted outputs from {@link #finish}. The plan runs in Rust, records in parallel.
+ *
+ * <p>Evaluation is canonical: fed the same chunks in the same order, it produces byte-identical
+ * outputs (and squashed outputs) on any number of threads, so a custodian can re-derive an
+ * analyst's result and compare bytes. Calls on one executor from several threads take turns.
  */
 public final class QueryExecutor extends NativeObject {
+    /** An executor on {@link FheRuntime#threads()} workers. */
     public QueryExecutor(String planJson) {
-        super(create(planJson), QueryExecutor::nativeDestroy);
+        this(planJson, 0);
     }
 
-    private static long create(String planJson) {
+    /** An executor on {@code threads} workers (0: the runtime's count); outputs do not depend on it. */
+    public QueryExecutor(String planJson, int threads) {
+        super(create(planJson, threads), QueryExecutor::nativeDestroy);
+    }
+
+    private static long create(String planJson, int threads) {
         NativeLibrary.load();
-        return nativeCreate(planJson);
+        return nativeCreate(planJson, threads);
     }
 
     @Override
@@ -45,7 +55,24 @@ public final class QueryExecutor extends NativeObject {
         return out;
     }
 
-    static native long nativeCreate(String plan);
+    /**
+     * The noise-squashed, serialized forms of {@code outputs} (this executor's outputs; the server
+     * key needs noise squashing): what custodians decrypt, canonical like the outputs.
+     */
+    public List<byte[]> squash(ServerKey sk, List<Ciphertext> outputs) {
+        NativeObject[] objects = new NativeObject[outputs.size() + 2];
+        objects[0] = this;
+        objects[1] = sk;
+        for (int i = 0; i < outputs.size(); i++) {
+            objects[i + 2] = outputs.get(i);
+        }
+        byte[][] out = withHandles(h -> nativeSquash(h[0], h[1], java.util.Arrays.copyOfRange(h, 2, h.length)), objects);
+        return List.of(out);
+    }
+
+    static native long nativeCreate(String plan, int threads);
+
+    static native byte[][] nativeSquash(long handle, long serverKey, long[] outputs);
 
     static native void nativeDestroy(long handle);
 

@@ -1,5 +1,6 @@
 package org.medvault.fhe;
 
+import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -38,17 +39,26 @@ public final class Threshold {
     }
 
     /**
-     * Custodian's partial decryption of {@code squashed} for the signer set {@code signers}
-     * (1-based indices, exactly t of them), bound to {@code context} (key id, result digest): the
-     * same request always gives the same bytes.
+     * Custodian's partial decryption of {@code squashed} ({@code bits[k]}-bit outputs under key
+     * {@code keyId}, hex) for the signer set {@code signers} (1-based indices, exactly t of them).
+     * Each ciphertext's flooding noise is a function of the share, the key id and that ciphertext's
+     * own bytes: the same ciphertext always gives the same partial, however it is wrapped.
+     *
+     * <p><b>Only pass ciphertexts you derived yourself</b> (re-ran the query): over crafted
+     * ciphertexts a partial decryption is an oracle for the secret key. Every ciphertext is checked
+     * for conformance (key id, width, dimension, modulus) before any arithmetic.
      */
-    public static byte[] partial(byte[] share, int[] signers, byte[] context, List<byte[]> squashed) {
-        return nativePartial(share, signers, context, squashed.toArray(new byte[0][]));
+    public static byte[] partial(byte[] share, int[] signers, String keyId, List<byte[]> squashed, int[] bits) {
+        return nativePartial(share, signers, HexFormat.of().parseHex(keyId), squashed.toArray(new byte[0][]), bits);
     }
 
-    /** The values, from exactly the t partials of one signer set (else INVALID_INPUT/KEY_MISMATCH). */
-    public static long[] combine(List<byte[]> squashed, List<byte[]> partials) {
-        return nativeCombine(squashed.toArray(new byte[0][]), partials.toArray(new byte[0][]));
+    /**
+     * The values of {@code squashed} ({@code bits[k]}-bit outputs, conformance-checked under the
+     * key id the partials name), from exactly the t partials of one signer set (else
+     * INVALID_INPUT/KEY_MISMATCH).
+     */
+    public static long[] combine(List<byte[]> squashed, int[] bits, List<byte[]> partials) {
+        return nativeCombine(squashed.toArray(new byte[0][]), bits, partials.toArray(new byte[0][]));
     }
 
     private static native void nativeCheck(int n, int t);
@@ -59,7 +69,7 @@ public final class Threshold {
 
     private static native byte[] nativeSquash(long serverKey, long ciphertext);
 
-    private static native byte[] nativePartial(byte[] share, int[] signers, byte[] context, byte[][] squashed);
+    private static native byte[] nativePartial(byte[] share, int[] signers, byte[] keyId, byte[][] squashed, int[] bits);
 
-    private static native long[] nativeCombine(byte[][] squashed, byte[][] partials);
+    private static native long[] nativeCombine(byte[][] squashed, int[] bits, byte[][] partials);
 }

@@ -78,7 +78,8 @@ public final class ClearEvaluator {
                     int buckets = Integer.parseInt(a.buckets().text());
                     BigDecimal w = hi.subtract(lo).divide(BigDecimal.valueOf(buckets));
                     FieldSpec f = schema.field(a.field());
-                    List<QueryPlan.Bucket> bs = new ArrayList<>();
+                    List<String> ranges = new ArrayList<>();
+                    List<Integer> counts = new ArrayList<>();
                     for (int b = 0; b < buckets; b++) {
                         BigDecimal from = lo.add(w.multiply(BigDecimal.valueOf(b)));
                         BigDecimal to = from.add(w);
@@ -89,9 +90,19 @@ public final class ClearEvaluator {
                                 c++;
                             }
                         }
-                        boolean hide = hidden || c < k;
-                        String range = "[" + scaled(f, from) + ", " + scaled(f, to) + ")";
-                        bs.add(new QueryPlan.Bucket(range, hide ? null : Integer.toString(c), hide));
+                        ranges.add("[" + scaled(f, from) + ", " + scaled(f, to) + ")");
+                        counts.add(c);
+                    }
+                    // Primary: a bucket of 1..k−1 records is hidden (an empty one names nobody).
+                    // Secondary: hidden buckets that together hold fewer than k records would show
+                    // as the count minus the visible buckets, so then all buckets are hidden.
+                    int smallMass = counts.stream().filter(c -> c > 0 && c < k).mapToInt(Integer::intValue).sum();
+                    boolean fragile = smallMass > 0 && smallMass < k;
+                    List<QueryPlan.Bucket> bs = new ArrayList<>();
+                    for (int b = 0; b < buckets; b++) {
+                        int c = counts.get(b);
+                        boolean hide = hidden || (c > 0 && c < k) || fragile;
+                        bs.add(new QueryPlan.Bucket(ranges.get(b), hide ? null : Integer.toString(c), hide));
                     }
                     out.add(new QueryPlan.Statistic(a.label(), null, false, bs));
                 }

@@ -6,26 +6,34 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.medvault.app.keys.CustodianShare;
+import org.medvault.app.keys.KeySetManifest;
+import org.medvault.app.query.ResultFile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * The whole threshold journey through the CLI on real keys: a 3-of-5 ceremony, a vault, a query
- * whose outputs are noise-squashed, partial decryptions by custodians, and combination — plus
- * every refusal the release must make.
+ * The whole threshold journey through the CLI on real keys — a 3-of-5 ceremony, a vault that pins
+ * the custodian roster, a query whose outputs are noise-squashed, custodians' partial decryptions
+ * (each re-deriving the result from its own vault copy), combination — and every attack the
+ * release must refuse: crafted ciphertexts (the key oracle), relabelled and re-wrapped results,
+ * forged rosters and partials.
  */
 class ThresholdCommandTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -35,7 +43,10 @@ class ThresholdCommandTest {
     static Path tmp;
     static Path keys;
     static Path vault;
+    /** A custodian's own copy of the vault (same digest). */
+    static Path custodianVault;
     static Path result;
+    static List<String> released134;
     static Map<String, String> env = new HashMap<>();
     static long[] expected;
 
@@ -44,7 +55,7 @@ class ThresholdCommandTest {
     }
 
     @BeforeAll
-    static void ceremonyVaultAndQuery() throws IOException {
+    static void ceremonyVaultQueryAndRelease() throws IOException {
         for (int i = 1; i <= 5; i++) {
             env.put("MEDVAULT_PASSPHRASE_" + i, pass(i));
         }
@@ -59,24 +70,29 @@ class ThresholdCommandTest {
             assertTrue(Files.exists(share));
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(share)));
             // A share never contains its plain bytes: it is sealed (the native share magic is absent).
-            assertFalse(new String(Files.readAllBytes(share), java.nio.charset.StandardCharsets.ISO_8859_1).contains("MVSHARE1"));
+            assertFalse(new String(Files.readAllBytes(share), StandardCharsets.ISO_8859_1).contains("MVSHARE1"));
         }
 
         vault = tmp.resolve("v.db");
-        assertEquals(0, Cli.run(Map.of(), "vault", "init", "--schema", VaultCommandTest.EXAMPLES.resolve("schema.json").toString(),
-                "--public-key", keys.resolve("public.key").toString(), "--vault", vault.toString()).exit());
+        Cli.Result init = Cli.run(Map.of(), "vault", "init", "--schema", VaultCommandTest.EXAMPLES.resolve("schema.json").toString(),
+                "--public-key", keys.resolve("public.key").toString(), "--vault", vault.toString());
+        assertEquals(0, init.exit(), init.toString());
+        assertTrue(init.out().contains("any 3 of 5 custodians, roster"), "the vault pins the roster: " + init.out());
         List<String> lines = Files.readAllLines(VaultCommandTest.EXAMPLES.resolve("patients.csv")).subList(0, 15);
         Path in = tmp.resolve("fourteen.csv");
         Files.write(in, lines);
         assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", vault.toString(), "--in", in.toString(), "-q").exit());
         expected = clear(lines);
+        custodianVault = tmp.resolve("custodian-copy.db");
+        Files.copy(vault, custodianVault);
 
-        result = query(QUERY, "r.mvr");
+        result = query(vault, QUERY, "r.mvr");
+        released134 = partials("1,3,4", result, "p134-");
     }
 
-    static Path query(String q, String name) {
+    static Path query(Path v, String q, String name) {
         Path out = tmp.resolve(name);
-        Cli.Result r = Cli.run(Map.of(), "query", "--vault", vault.toString(), "--server-key", keys.resolve("server.key").toString(),
+        Cli.Result r = Cli.run(Map.of(), "query", "--vault", v.toString(), "--server-key", keys.resolve("server.key").toString(),
                 q, "--out", out.toString(), "-q");
         assertEquals(0, r.exit(), r.toString());
         return out;
@@ -101,10 +117,14 @@ class ThresholdCommandTest {
         return new long[] {n, sum, min, max};
     }
 
+    static Cli.Result partial(int custodian, String passphrase, String signers, Path res, Path v, String out) {
+        return Cli.run(Map.of("MEDVAULT_PASSPHRASE", passphrase), "decrypt", "partial", "--share",
+                keys.resolve("custodian-" + custodian + ".share").toString(), "--result", res.toString(), "--vault", v.toString(),
+                "--server-key", keys.resolve("server.key").toString(), "--signers", signers, "--out", tmp.resolve(out).toString(), "-q");
+    }
+
     static Cli.Result partial(int custodian, String signers, Path res, String out) {
-        return Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(custodian)), "decrypt", "partial", "--share",
-                keys.resolve("custodian-" + custodian + ".share").toString(), "--result", res.toString(), "--signers", signers,
-                "--out", tmp.resolve(out).toString(), "-q");
+        return partial(custodian, pass(custodian), signers, res, custodianVault, out);
     }
 
     static List<String> partials(String signers, Path res, String prefix) {
@@ -119,7 +139,7 @@ class ThresholdCommandTest {
     }
 
     static Cli.Result combine(Path res, List<String> files) {
-        List<String> args = new ArrayList<>(List.of("decrypt", "combine", "--result", res.toString(), "--json"));
+        List<String> args = new ArrayList<>(List.of("decrypt", "combine", "--result", res.toString(), "--vault", vault.toString(), "--json"));
         args.addAll(files);
         return Cli.run(Map.of(), args.toArray(String[]::new));
     }
@@ -133,112 +153,257 @@ class ThresholdCommandTest {
         assertEquals(String.valueOf(expected[3]), stats.get(3).get("value").asText());
     }
 
+    static void assertRefused(Cli.Result r, int exit, String... phrases) {
+        assertEquals(exit, r.exit(), r.toString());
+        for (String p : phrases) {
+            assertTrue(r.err().contains(p), "expected '" + p + "' in: " + r.err());
+        }
+    }
+
+    /**
+     * A copy of {@code src} as an analyst would write it: header fields edited, squashed ciphertexts
+     * replaced, and (when {@code fixDigest}) the outputs digest recomputed so the file is consistent.
+     */
+    static Path craft(Path src, String name, Consumer<ObjectNode> header, UnaryOperator<List<byte[]>> squashed,
+                      boolean fixDigest) throws IOException {
+        ResultFile rf = ResultFile.parse(Files.readAllBytes(src), src.toString());
+        List<byte[]> sq = squashed.apply(new ArrayList<>(rf.squashed()));
+        ObjectNode h = JSON.valueToTree(rf.header());
+        header.accept(h);
+        if (fixDigest) {
+            List<String> types = new ArrayList<>();
+            h.get("outputTypes").forEach(t -> types.add(t.asText()));
+            h.put("outputsDigest", ResultFile.outputsDigest(h.get("keyId").asText(), types, rf.outputs(), sq));
+        }
+        Path out = tmp.resolve(name);
+        Files.write(out, new ResultFile(JSON.treeToValue(h, ResultFile.Header.class), rf.outputs(), sq).toBytes());
+        return out;
+    }
+
     @Test
     void anyThreeCustodiansReleaseTheResult() throws IOException {
-        Cli.Result info = Cli.run(Map.of(), "result", "info", result.toString());
-        assertTrue(info.out().contains("any 3 of 5 custodians"), info.out());
-        for (String set : List.of("1,3,4", "2,4,5", "5,1,2")) {
-            List<String> files = partials(set, result, "p" + set.replace(",", "") + "-");
-            assertReleased(combine(result, files));
-            // in any order, and with the key set's own key.json pinned
-            List<String> reversed = new ArrayList<>(files);
-            java.util.Collections.reverse(reversed);
-            List<String> args = new ArrayList<>(reversed);
-            args.add(0, "--keys=" + keys);
-            assertReleased(combine(result, args));
-        }
-        // Repeating a request gives byte-identical output.
-        assertEquals(0, partial(1, "1,3,4", result, "again.mvp").exit());
-        assertArrayEquals(Files.readAllBytes(tmp.resolve("p134-1.mvp")), Files.readAllBytes(tmp.resolve("again.mvp")));
-        Cli.Result text = Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(),
-                tmp.resolve("p134-1.mvp").toString(), tmp.resolve("p134-3.mvp").toString(), tmp.resolve("p134-4.mvp").toString());
-        assertTrue(text.out().contains("released by custodians 1, 3, 4"), text.out());
+        Cli.Result info = Cli.run(Map.of(), "result", "info", result.toString(), "--json");
+        assertEquals(0, info.exit(), info.toString());
+        JsonNode ri = JSON.readTree(info.out());
+        assertTrue(ri.get("release").asText().contains("any 3 of 5 custodians"), info.out());
+        String outputs = ri.get("outputsDigest").asText();
+        assertEquals(64, outputs.length());
+
+        assertReleased(combine(result, released134));
+        // In any order, and with the key set's own key.json as the trusted roster instead of the vault.
+        List<String> args = new ArrayList<>(List.of("decrypt", "combine", "--result", result.toString(), "--keys=" + keys, "--json"));
+        List<String> reversed = new ArrayList<>(released134);
+        java.util.Collections.reverse(reversed);
+        args.addAll(reversed);
+        assertReleased(Cli.run(Map.of(), args.toArray(String[]::new)));
+        // Each partial names the outputs it re-derived: the result's outputs digest.
+        assertTrue(Files.readString(Path.of(released134.get(0)), StandardCharsets.ISO_8859_1).contains(outputs));
+
+        List<String> other = partials("2,4,5", result, "p245-");
+        assertReleased(combine(result, other));
+        Cli.Result text = Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(), "--vault", vault.toString(),
+                other.get(0), other.get(1), other.get(2));
+        assertTrue(text.out().contains("released by custodians 2, 4, 5"), text.out());
+
+        // Re-wrapped: the same outputs in a file with another header (another time, another name).
+        // The partial depends on the outputs alone, so it is byte-identical: asking twice, or
+        // through another wrapper, reveals nothing new.
+        Path rewrapped = craft(result, "rewrapped.mvr", h -> h.put("created", "2030-01-01T00:00:00Z").put("vault", "x.db"),
+                s -> s, false);
+        assertEquals(0, partial(1, "1,3,4", rewrapped, "again-1.mvp").exit());
+        assertArrayEquals(Files.readAllBytes(Path.of(released134.get(0))), Files.readAllBytes(tmp.resolve("again-1.mvp")));
+        assertReleased(combine(rewrapped, released134));
     }
 
+    /**
+     * The key-oracle attack of issue 11: the analyst rewrites the result's squashed ciphertexts
+     * (here: one mask coefficient changed, the header left as it was and its digest made
+     * consistent). Fed to the partial math these would leak key bits (rust/tests/threshold.rs
+     * shows it); the custodian's tool re-derives the query and refuses before unsealing — proved
+     * by giving it a wrong passphrase: the refusal is about the ciphertexts, not the passphrase.
+     */
     @Test
-    void combineRefusesWhatItMust() throws Exception {
-        List<String> ok = partials("1,3,4", result, "q");
-        Cli.Result two = combine(result, ok.subList(0, 2));
-        assertEquals(1, two.exit(), two.toString());
-        assertTrue(two.err().contains("needs 3") && two.err().contains("nothing was released"), two.err());
+    void craftedCiphertextsAreRefusedBeforeAnySecretIsUnsealed() throws IOException {
+        Path crafted = craft(result, "crafted.mvr", h -> { }, s -> {
+            byte[] b = s.get(0).clone();
+            b[b.length / 2] ^= 0x08; // a mask coefficient changes by ±2^k: ⟨δ, s⟩ would leak
+            s.set(0, b);
+            return s;
+        }, true);
+        Cli.Result r = partial(1, "not custodian 1's passphrase", "1,3,4", crafted, custodianVault, "crafted-1.mvp");
+        assertRefused(r, 1, "not what", "derives", "refusing to decrypt", "nothing was unsealed");
+        assertFalse(Files.exists(tmp.resolve("crafted-1.mvp")));
 
-        Cli.Result dup = combine(result, List.of(ok.get(0), ok.get(1), ok.get(1)));
-        assertEquals(1, dup.exit());
-        assertTrue(dup.err().contains("both from custodian 3"), dup.err());
+        // Grown outputs (more blocks to decrypt than the plan has), refused by shape before deriving.
+        Path grown = craft(result, "grown.mvr", h -> ((com.fasterxml.jackson.databind.node.ArrayNode) h.get("outputTypes"))
+                .set(0, JSON.getNodeFactory().textNode("FheUint64")), s -> s, true);
+        assertRefused(partial(1, "1,3,4", grown, "grown-1.mvp"), 1, "the query's plan yields", "nothing was unsealed");
 
-        assertEquals(0, partial(2, "1,2,3", result, "other-set-2.mvp").exit());
-        Cli.Result mixed = combine(result, List.of(ok.get(0), ok.get(1), tmp.resolve("other-set-2.mvp").toString()));
-        assertEquals(1, mixed.exit());
-        assertTrue(mixed.err().contains("mixed signer sets"), mixed.err());
+        // Edited without fixing the digest: the file itself is refused as corrupt.
+        Path broken = craft(result, "broken.mvr", h -> { }, s -> {
+            byte[] b = s.get(1).clone();
+            b[b.length / 3] ^= 1;
+            s.set(1, b);
+            return s;
+        }, false);
+        assertRefused(partial(1, "1,3,4", broken, "broken-1.mvp"), 1, "do not match the digest");
+        assertRefused(combine(broken, released134), 1, "do not match the digest");
 
-        Path tampered = tmp.resolve("tampered.mvp");
-        byte[] b = Files.readAllBytes(Path.of(ok.get(2)));
-        b[b.length - 100] ^= 1; // inside the partial values
-        Files.write(tampered, b);
-        Cli.Result sig = combine(result, List.of(ok.get(0), ok.get(1), tampered.toString()));
-        assertEquals(1, sig.exit());
-        assertTrue(sig.err().contains("signature does not verify"), sig.err());
-
-        // A partial of another result (another query on the same vault and key).
-        Path other = query("SELECT count(*), avg(bp_sys), min(age), max(bmi)", "other.mvr");
-        List<String> otherPartials = partials("1,3,4", other, "o");
-        Cli.Result wrongResult = combine(result, List.of(ok.get(0), ok.get(1), otherPartials.get(2)));
-        assertEquals(1, wrongResult.exit());
-        assertTrue(wrongResult.err().contains("partial of another result"), wrongResult.err());
-
-        // A validly signed partial that names another key: re-signed by custodian 4 itself.
-        Path foreign = tmp.resolve("foreign-key.mvp");
-        Files.write(foreign, resign(Path.of(ok.get(2)), 4, h -> h.put("keyId", "ab".repeat(32))));
-        Cli.Result wrongKey = combine(result, List.of(ok.get(0), ok.get(1), foreign.toString()));
-        assertEquals(1, wrongKey.exit());
-        assertTrue(wrongKey.err().contains("partial of key abab"), wrongKey.err());
-
-        // Signed by custodian 4 but claiming to be custodian 5: the signature check catches it.
-        Path impostor = tmp.resolve("impostor.mvp");
-        Files.write(impostor, resign(Path.of(ok.get(2)), 4, h -> h.put("custodian", 5)));
-        Cli.Result imp = combine(result, List.of(ok.get(0), ok.get(1), impostor.toString()));
-        assertEquals(1, imp.exit());
-        assertTrue(imp.err().contains("does not verify against custodian 5"), imp.err());
+        // A result over another vault state, and one naming another query: refused before deriving.
+        Path otherVault = craft(result, "other-vault.mvr", h -> h.put("vaultDigest", "cd".repeat(32)), s -> s, false);
+        assertRefused(partial(1, "1,3,4", otherVault, "ov-1.mvp"), 1, "your copy", "nothing was unsealed");
+        Path relabelled = craft(result, "relabelled.mvr", h -> h.put("query", "SELECT count(*), avg(bp_dia), min(age), max(age)"),
+                s -> s, false);
+        assertRefused(partial(1, "1,3,4", relabelled, "rl-1.mvp"), 1, "not what", "nothing was unsealed");
+        // And the combiner refuses to print genuine partials under another query's labels.
+        assertRefused(combine(relabelled, released134), 1, "refusing a relabelled result");
     }
 
-    /** A partial whose header was edited and signed again with custodian {@code signer}'s real key. */
-    static byte[] resign(Path partial, int signer, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+    /** The forged-release attack: the analyst signs partials with keys of their own. */
+    @Test
+    void forgedRostersAndPartialsAreRefused() throws IOException {
+        // The analyst's own "custodians": a complete, self-signed roster for the same key id.
+        KeySetManifest real = KeySetManifest.parse(Files.readAllBytes(keys.resolve("key.json")), "key.json");
+        String keyId = real.keyId();
+        List<KeyPair> fake = new ArrayList<>();
+        List<KeySetManifest.Custodian> members = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            fake.add(CustodianShare.newSigningKeyPair());
+            members.add(new KeySetManifest.Custodian(i, KeySetManifest.shareFile(i), CustodianShare.encodePublic(fake.get(i - 1).getPublic()), null));
+        }
+        KeySetManifest.Threshold forged = KeySetManifest.Threshold.signed(keyId, 5, 3, members,
+                i -> CustodianShare.sign(fake.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId, 5, 3, members)));
+        String forgedDigest = forged.digest(keyId);
+
+        // Partials signed by the fake custodians, naming the fake roster, in a result that names it too.
+        Path named = craft(result, "forged.mvr", h -> ((ObjectNode) h.get("release")).put("roster", forgedDigest), s -> s, false);
+        List<String> forgedPartials = new ArrayList<>();
+        for (int i : new int[] {1, 3, 4}) {
+            Path p = tmp.resolve("forged-" + i + ".mvp");
+            Files.write(p, resign(Path.of(released134.get(List.of(1, 3, 4).indexOf(i))), fake.get(i - 1).getPrivate(),
+                    h -> h.put("roster", forgedDigest)));
+            forgedPartials.add(p.toString());
+        }
+        assertRefused(combine(named, forgedPartials), 1, "swapped custodian keys");
+        // With the result's roster left alone, the partials' roster gives them away.
+        assertRefused(combine(result, forgedPartials), 1, "signed for custodian roster", "other custodians' keys");
+        // Naming the real roster but signed by a fake key: the pinned key does not verify it.
+        Path impostor = tmp.resolve("impostor-4.mvp");
+        Files.write(impostor, resign(Path.of(released134.get(2)), fake.get(3).getPrivate(), h -> { }));
+        assertRefused(combine(result, List.of(released134.get(0), released134.get(1), impostor.toString())), 1,
+                "does not verify against custodian 4's pinned key");
+        // And without a pinned source there is nothing to trust: a usage error, not a release.
+        assertRefused(Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(), released134.get(0),
+                released134.get(1), released134.get(2)), 2, "--vault", "--keys");
+
+        // A key.json with a swapped custodian key no longer carries every custodian's signature.
+        ObjectNode manifest = (ObjectNode) JSON.readTree(Files.readAllBytes(keys.resolve("key.json")));
+        ((ObjectNode) manifest.get("threshold").get("members").get(3)).put("signingKey",
+                CustodianShare.encodePublic(fake.get(3).getPublic()));
+        Path swappedKeys = Files.createDirectories(tmp.resolve("swapped-keys"));
+        Files.write(swappedKeys.resolve("key.json"), JSON.writeValueAsBytes(manifest));
+        Files.copy(keys.resolve("public.key"), swappedKeys.resolve("public.key"));
+        List<String> withKeys = new ArrayList<>(List.of("decrypt", "combine", "--result", result.toString(), "--keys", swappedKeys.toString()));
+        withKeys.addAll(released134);
+        assertRefused(Cli.run(Map.of(), withKeys.toArray(String[]::new)), 1, "did not sign this roster");
+        assertRefused(Cli.run(Map.of(), "vault", "init", "--schema", VaultCommandTest.EXAMPLES.resolve("schema.json").toString(),
+                "--public-key", swappedKeys.resolve("public.key").toString(), "--vault", tmp.resolve("swapped.db").toString()),
+                1, "did not sign this roster");
+        Cli.Result verify = Cli.run(Map.of(), "keys", "verify", swappedKeys.toString());
+        assertEquals(1, verify.exit(), verify.toString());
+        assertTrue((verify.out() + verify.err()).contains("did not sign this roster"), verify.toString());
+
+        // A vault whose pinned roster was replaced (and re-signed by the fake keys): a custodian
+        // given it and a result over it refuses before deriving or unsealing anything.
+        Path swappedVault = tmp.resolve("swapped-roster.db");
+        Files.copy(vault, swappedVault);
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + swappedVault);
+             java.sql.PreparedStatement p = c.prepareStatement("UPDATE meta SET value = ? WHERE key = 'roster'")) {
+            p.setString(1, KeySetManifest.rosterJson(forged));
+            assertEquals(1, p.executeUpdate());
+        } catch (java.sql.SQLException e) {
+            throw new IOException(e);
+        }
+        Path overSwapped = query(swappedVault, QUERY, "over-swapped.mvr");
+        assertRefused(partial(1, pass(1), "1,3,4", overSwapped, swappedVault, "sw-1.mvp"), 1,
+                "was dealt for roster", "nothing was unsealed");
+    }
+
+    /** A partial whose header was edited and signed again by {@code signer}. */
+    static byte[] resign(Path partial, java.util.function.Function<byte[], byte[]> signer, Consumer<ObjectNode> edit)
+            throws IOException {
         byte[] b = Files.readAllBytes(partial);
-        String magic = "MEDVAULT-PARTIAL v1\n";
+        String magic = "MEDVAULT-PARTIAL v2\n";
         int end = magic.length();
         while (b[end] != '\n') {
             end++;
         }
-        ObjectNode h = (ObjectNode) JSON.readTree(new String(b, magic.length(), end - magic.length(), java.nio.charset.StandardCharsets.UTF_8));
+        ObjectNode h = (ObjectNode) JSON.readTree(new String(b, magic.length(), end - magic.length(), StandardCharsets.UTF_8));
         edit.accept(h);
-        byte[] head = (magic + JSON.writeValueAsString(h) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] head = (magic + JSON.writeValueAsString(h) + "\n").getBytes(StandardCharsets.UTF_8);
         byte[] body = java.util.Arrays.copyOfRange(b, end + 1, b.length - 64);
         byte[] unsigned = java.util.Arrays.copyOf(head, head.length + body.length);
         System.arraycopy(body, 0, unsigned, head.length, body.length);
+        byte[] sig = signer.apply(unsigned);
+        byte[] out = java.util.Arrays.copyOf(unsigned, unsigned.length + sig.length);
+        System.arraycopy(sig, 0, out, unsigned.length, sig.length);
+        return out;
+    }
+
+    /** Re-signed with someone else's key (the analyst's own). */
+    static byte[] resign(Path partial, java.security.PrivateKey key, Consumer<ObjectNode> edit) throws IOException {
+        return resign(partial, data -> CustodianShare.sign(key, data), edit);
+    }
+
+    /** Re-signed with custodian {@code signer}'s real key. */
+    static byte[] resign(Path partial, int signer, Consumer<ObjectNode> edit) throws IOException {
         Path share = keys.resolve("custodian-" + signer + ".share");
         CustodianShare s = CustodianShare.open(Files.readAllBytes(share), pass(signer).toCharArray(), share.toString());
         try {
-            byte[] sig = s.sign(unsigned);
-            byte[] out = java.util.Arrays.copyOf(unsigned, unsigned.length + sig.length);
-            System.arraycopy(sig, 0, out, unsigned.length, sig.length);
-            return out;
+            return resign(partial, s::sign, edit);
         } finally {
             s.wipe();
         }
     }
 
     @Test
+    void combineRefusesWhatItMust() throws Exception {
+        List<String> ok = released134;
+        assertRefused(combine(result, ok.subList(0, 2)), 1, "needs 3", "nothing was released");
+        assertRefused(combine(result, List.of(ok.get(0), ok.get(1), ok.get(1))), 1, "both from custodian 3");
+
+        assertEquals(0, partial(2, "1,2,3", result, "other-set-2.mvp").exit());
+        assertRefused(combine(result, List.of(ok.get(0), ok.get(1), tmp.resolve("other-set-2.mvp").toString())), 1, "mixed signer sets");
+
+        Path tampered = tmp.resolve("tampered.mvp");
+        byte[] b = Files.readAllBytes(Path.of(ok.get(2)));
+        b[b.length - 100] ^= 1; // inside the partial values
+        Files.write(tampered, b);
+        assertRefused(combine(result, List.of(ok.get(0), ok.get(1), tampered.toString())), 1, "signature does not verify");
+
+        // Validly signed by custodian 4 itself, but for other outputs, or another key.
+        Path otherOutputs = tmp.resolve("other-outputs.mvp");
+        Files.write(otherOutputs, resign(Path.of(ok.get(2)), 4, h -> h.put("outputsDigest", "ef".repeat(32))));
+        assertRefused(combine(result, List.of(ok.get(0), ok.get(1), otherOutputs.toString())), 1, "partial of other outputs");
+        Path foreign = tmp.resolve("foreign-key.mvp");
+        Files.write(foreign, resign(Path.of(ok.get(2)), 4, h -> h.put("keyId", "ab".repeat(32))));
+        assertRefused(combine(result, List.of(ok.get(0), ok.get(1), foreign.toString())), 1, "partial of key abab");
+
+        // Signed by custodian 4 but claiming to be custodian 5: the signature check catches it.
+        Path impostor = tmp.resolve("impostor.mvp");
+        Files.write(impostor, resign(Path.of(ok.get(2)), 4, h -> h.put("custodian", 5)));
+        assertRefused(combine(result, List.of(ok.get(0), ok.get(1), impostor.toString())), 1, "does not verify against custodian 5");
+    }
+
+    @Test
     void partialRefusesWhatItMust() {
-        Cli.Result notSigner = partial(2, "1,3,4", result, "x.mvp");
-        assertEquals(2, notSigner.exit(), notSigner.toString());
-        assertTrue(notSigner.err().contains("does not include custodian 2"), notSigner.err());
-        Cli.Result tooFew = partial(2, "1,2", result, "x.mvp");
-        assertEquals(2, tooFew.exit());
-        assertTrue(tooFew.err().contains("needs exactly 3"), tooFew.err());
-        Cli.Result wrongPass = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(1)), "decrypt", "partial", "--share",
-                keys.resolve("custodian-2.share").toString(), "--result", result.toString(), "--signers", "1,2,3");
-        assertEquals(1, wrongPass.exit());
-        assertTrue(wrongPass.err().contains("wrong passphrase"), wrongPass.err());
+        assertRefused(partial(2, "1,3,4", result, "x.mvp"), 2, "does not include custodian 2");
+        assertRefused(partial(2, "1,2", result, "x.mvp"), 2, "needs exactly 3");
+        Cli.Result wrongPass = partial(2, pass(1), "1,2,3", result, custodianVault, "x.mvp");
+        assertRefused(wrongPass, 1, "wrong passphrase");
+        Cli.Result noKey = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(1)), "decrypt", "partial", "--share",
+                keys.resolve("custodian-1.share").toString(), "--result", result.toString(), "--signers", "1,3,4");
+        assertRefused(noKey, 2, "--vault");
         assertFalse(Files.exists(tmp.resolve("x.mvp")));
     }
 
@@ -269,6 +434,7 @@ class ThresholdCommandTest {
         Cli.Result verify = Cli.run(Map.of(), "keys", "verify", keys.toString(), "--json");
         assertEquals(0, verify.exit(), verify.toString());
         assertTrue(JSON.readTree(verify.out()).get("ok").asBoolean());
+        assertTrue(verify.out().contains("custodian roster signed by every custodian"), verify.out());
         // The personal-key decrypt path refuses nothing silently: a threshold result has no client key to use.
         Cli.Result personal = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(1)), "decrypt", "--key",
                 keys.resolve("custodian-1.share").toString(), result.toString());

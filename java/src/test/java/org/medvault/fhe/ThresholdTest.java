@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,35 +25,40 @@ class ThresholdTest {
             List<byte[]> squashed = List.of(Threshold.squash(sk, sum), Threshold.squash(sk, d), Threshold.squash(sk, f),
                     Threshold.squash(sk, h));
             long[] expected = {42_345, 243, (4_000_000_000L + 123_456_789L) & 0xFFFF_FFFFL, 0xFEDC_BA98_7654_3200L};
-            byte[] context = ("key " + ck.keyId() + " result r1").getBytes(StandardCharsets.UTF_8);
+            String keyId = ck.keyId();
+            int[] bits = {16, 8, 32, 64};
             for (int[] signers : new int[][] {{1, 2, 3}, {5, 3, 1}, {2, 4, 5}}) {
                 List<byte[]> partials = new ArrayList<>();
                 for (int i : signers) {
-                    partials.add(Threshold.partial(shares.get(i - 1), signers, context, squashed));
+                    partials.add(Threshold.partial(shares.get(i - 1), signers, keyId, squashed, bits));
                 }
-                assertArrayEquals(expected, Threshold.combine(squashed, partials));
+                assertArrayEquals(expected, Threshold.combine(squashed, bits, partials));
                 // Repeating a request gives byte-identical output.
-                assertArrayEquals(partials.get(0), Threshold.partial(shares.get(signers[0] - 1), signers, context, squashed));
+                assertArrayEquals(partials.get(0), Threshold.partial(shares.get(signers[0] - 1), signers, keyId, squashed, bits));
             }
             int[] set = {1, 2, 3};
-            byte[] p1 = Threshold.partial(shares.get(0), set, context, squashed);
-            byte[] p2 = Threshold.partial(shares.get(1), set, context, squashed);
-            byte[] p3 = Threshold.partial(shares.get(2), set, context, squashed);
-            MedVaultException few = assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p2)));
+            byte[] p1 = Threshold.partial(shares.get(0), set, keyId, squashed, bits);
+            byte[] p2 = Threshold.partial(shares.get(1), set, keyId, squashed, bits);
+            byte[] p3 = Threshold.partial(shares.get(2), set, keyId, squashed, bits);
+            MedVaultException few = assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, bits, List.of(p1, p2)));
             assertEquals(MedVaultException.Code.INVALID_INPUT, few.code(), few.getMessage());
-            assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p1, p3)));
-            byte[] otherSet = Threshold.partial(shares.get(3), new int[] {1, 2, 4}, context, squashed);
+            assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, bits, List.of(p1, p1, p3)));
+            byte[] otherSet = Threshold.partial(shares.get(3), new int[] {1, 2, 4}, keyId, squashed, bits);
             assertEquals(MedVaultException.Code.KEY_MISMATCH,
-                    assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p2, otherSet))).code());
-            byte[] otherContext = Threshold.partial(shares.get(2), set, "another result".getBytes(StandardCharsets.UTF_8), squashed);
-            assertEquals(MedVaultException.Code.KEY_MISMATCH,
-                    assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, List.of(p1, p2, otherContext))).code());
-            assertThrows(MedVaultException.class, () -> Threshold.partial(shares.get(3), set, context, squashed), "4 is not a signer");
+                    assertThrows(MedVaultException.class, () -> Threshold.combine(squashed, bits, List.of(p1, p2, otherSet))).code());
+            // Ciphertexts are checked before any arithmetic: another key id, or another width, is refused.
+            assertEquals(MedVaultException.Code.KEY_MISMATCH, assertThrows(MedVaultException.class,
+                    () -> Threshold.partial(shares.get(2), set, "ab".repeat(32), squashed, bits)).code());
+            assertEquals(MedVaultException.Code.KEY_MISMATCH, assertThrows(MedVaultException.class,
+                    () -> Threshold.partial(shares.get(2), set, keyId, squashed, new int[] {8, 8, 32, 64})).code());
+            assertEquals(MedVaultException.Code.KEY_MISMATCH, assertThrows(MedVaultException.class,
+                    () -> Threshold.combine(squashed, new int[] {16, 8, 32, 32}, List.of(p1, p2, p3))).code());
+            assertThrows(MedVaultException.class, () -> Threshold.partial(shares.get(3), set, keyId, squashed, bits), "4 is not a signer");
             assertThrows(MedVaultException.class, () -> Threshold.deal(ck, 11, 3));
             byte[] corrupt = shares.get(0).clone();
             corrupt[0] ^= 1;
             assertEquals(MedVaultException.Code.CORRUPT_DATA,
-                    assertThrows(MedVaultException.class, () -> Threshold.partial(corrupt, set, context, squashed)).code());
+                    assertThrows(MedVaultException.class, () -> Threshold.partial(corrupt, set, keyId, squashed, bits)).code());
         }
     }
 

@@ -27,12 +27,14 @@ public final class CustodianShare {
 
     private final String keyId;
     private final int index;
+    private final String rosterDigest;
     private final byte[] share;
     private final byte[] signingKey;
 
-    private CustodianShare(String keyId, int index, byte[] share, byte[] signingKey) {
+    private CustodianShare(String keyId, int index, String rosterDigest, byte[] share, byte[] signingKey) {
         this.keyId = keyId;
         this.index = index;
+        this.rosterDigest = rosterDigest;
         this.share = share;
         this.signingKey = signingKey;
     }
@@ -63,6 +65,10 @@ public final class CustodianShare {
         if (!KIND.equals(h.kind()) || h.custodian() == null) {
             throw new UserException(name + " is a " + h.kind() + ", not a custodian share");
         }
+        if (h.roster() == null) {
+            throw new UserException(name + " names no custodian roster: it was made by an older MedVault whose releases"
+                    + " could be forged; hold a new key ceremony");
+        }
         byte[] payload = SecretKeyFile.open(file, passphrase, name);
         try {
             ByteBuffer b = ByteBuffer.wrap(payload);
@@ -75,7 +81,7 @@ public final class CustodianShare {
             if (!Arrays.equals(magic, MAGIC) || b.hasRemaining()) {
                 throw new UserException(name + " is corrupt: not a custodian share payload");
             }
-            return new CustodianShare(h.keyId(), h.custodian(), share, key);
+            return new CustodianShare(h.keyId(), h.custodian(), h.roster(), share, key);
         } catch (java.nio.BufferUnderflowException | IllegalArgumentException | NegativeArraySizeException e) {
             throw new UserException(name + " is corrupt: truncated custodian share payload");
         } finally {
@@ -97,16 +103,29 @@ public final class CustodianShare {
         return share;
     }
 
+    /** The digest of the roster this share was dealt for (sealed at the ceremony). */
+    public String rosterDigest() {
+        return rosterDigest;
+    }
+
     /** Ed25519 signature of {@code data} with this custodian's key (deterministic, RFC 8032). */
     public byte[] sign(byte[] data) {
         try {
-            PrivateKey k = KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(signingKey));
+            return sign(KeyFactory.getInstance("Ed25519").generatePrivate(new PKCS8EncodedKeySpec(signingKey)), data);
+        } catch (GeneralSecurityException e) {
+            throw new UserException("cannot sign with custodian " + index + "'s key: " + e.getMessage(), e);
+        }
+    }
+
+    /** Ed25519 signature of {@code data} with {@code key}. */
+    public static byte[] sign(PrivateKey key, byte[] data) {
+        try {
             Signature s = Signature.getInstance("Ed25519");
-            s.initSign(k);
+            s.initSign(key);
             s.update(data);
             return s.sign();
         } catch (GeneralSecurityException e) {
-            throw new UserException("cannot sign with custodian " + index + "'s key: " + e.getMessage(), e);
+            throw new IllegalStateException("Ed25519 signing failed: " + e.getMessage(), e);
         }
     }
 

@@ -96,6 +96,7 @@ public final class KeyManager {
         progress.accept("generating client and public key (with noise squashing)");
         Map<String, byte[]> files = new LinkedHashMap<>();
         List<KeySetManifest.Custodian> members = new ArrayList<>();
+        KeySetManifest.Threshold roster;
         String keyId;
         try (ClientKey ck = ClientKey.generate(squashing)) {
             keyId = ck.keyId();
@@ -103,14 +104,24 @@ public final class KeyManager {
             progress.accept("dealing " + threshold + "-of-" + custodians + " shares of the noise-squashing key");
             List<byte[]> shares = new ArrayList<>(org.medvault.fhe.Threshold.deal(ck, custodians, threshold));
             try {
+                // The roster: every custodian's signing key, each signing the whole roster, and its
+                // digest sealed into every share (what a custodian later checks a vault against).
+                List<java.security.KeyPair> signing = new ArrayList<>();
+                for (int i = 1; i <= custodians; i++) {
+                    signing.add(CustodianShare.newSigningKeyPair());
+                    members.add(new KeySetManifest.Custodian(i, KeySetManifest.shareFile(i),
+                            CustodianShare.encodePublic(signing.get(i - 1).getPublic()), null));
+                }
+                roster = KeySetManifest.Threshold.signed(keyId, custodians, threshold, members,
+                        i -> CustodianShare.sign(signing.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId,
+                                custodians, threshold, members)));
+                String rosterDigest = roster.digest(keyId);
                 for (int i = 1; i <= custodians; i++) {
                     progress.accept("sealing the share of custodian " + i);
-                    java.security.KeyPair signing = CustodianShare.newSigningKeyPair();
-                    byte[] payload = CustodianShare.payload(shares.get(i - 1), signing.getPrivate());
+                    byte[] payload = CustodianShare.payload(shares.get(i - 1), signing.get(i - 1).getPrivate());
                     try {
-                        String name = KeySetManifest.shareFile(i);
-                        files.put(name, SecretKeyFile.seal(CustodianShare.KIND, keyId, i, payload, passphrases.get(i - 1)));
-                        members.add(new KeySetManifest.Custodian(i, name, CustodianShare.encodePublic(signing.getPublic())));
+                        files.put(KeySetManifest.shareFile(i), SecretKeyFile.seal(CustodianShare.KIND, keyId, i, rosterDigest,
+                                payload, passphrases.get(i - 1)));
                     } finally {
                         Arrays.fill(payload, (byte) 0);
                     }
@@ -120,7 +131,7 @@ public final class KeyManager {
             }
         } // the client key (and its squashing secret) is freed here; it was never serialized
         progress.accept("erased the client key: only the " + custodians + " sealed shares can release results");
-        return write(dir, keyId, squashing, files, new KeySetManifest.Threshold(custodians, threshold, members), existing, start);
+        return write(dir, keyId, squashing, files, roster, existing, start);
     }
 
     /** Refuses (N, T) outside 2 ≤ T ≤ N ≤ 10 or the flooding guard, before any key is generated (usage error). */
@@ -401,6 +412,11 @@ public final class KeyManager {
             }
         }
         if (m.isThreshold()) {
+            String rosterDigest = m.threshold().digest(m.keyId());
+            checks.add(check("custodian roster signed by every custodian", () -> {
+                m.threshold().verify(m.keyId(), KeySetManifest.FILE_NAME);
+                return null;
+            }));
             for (KeySetManifest.Custodian c : m.threshold().members()) {
                 byte[] share = contents.get(c.share());
                 if (share != null) {
@@ -408,6 +424,9 @@ public final class KeyManager {
                         SecretKeyFile.Header h = SecretKeyFile.readHeader(share, dir.resolve(c.share()).toString());
                         if (!CustodianShare.KIND.equals(h.kind()) || !Integer.valueOf(c.index()).equals(h.custodian())) {
                             return "a " + h.kind() + " of custodian " + h.custodian() + ", expected custodian " + c.index();
+                        }
+                        if (!rosterDigest.equals(h.roster())) {
+                            return "sealed for roster " + h.roster() + ", key.json's is " + rosterDigest;
                         }
                         return h.keyId().equals(m.keyId()) ? null : "key id " + h.keyId() + " != " + m.keyId();
                     }));
@@ -492,7 +511,7 @@ public final class KeyManager {
                     }
                 }
             }
-            byte[] resealed = SecretKeyFile.seal(h.kind(), h.keyId(), h.custodian(), secret, newPassphrase);
+            byte[] resealed = SecretKeyFile.seal(h.kind(), h.keyId(), h.custodian(), h.roster(), secret, newPassphrase);
             AtomicFiles.write(file, resealed, true);
             updateManifestDigest(file, h.keyId(), resealed);
             return new ChangePassphraseResult(file, h.keyId());

@@ -43,17 +43,72 @@ public record KeySetManifest(
     public record Features(boolean compression, boolean noiseSquashing) {}
 
     /**
-     * A threshold key set: no client key exists; custodian {@code index} holds {@code share} and
-     * signs its partial decryptions with the Ed25519 key {@code signingKey} (X.509, base64).
+     * A threshold key set's roster: no client key exists; custodian {@code index} holds
+     * {@code share} and signs its partial decryptions with the Ed25519 key {@code signingKey}
+     * (X.509, base64). At the ceremony every custodian's key signs the roster statement
+     * ({@code rosterSignature}), and the roster's digest is sealed into every share; a vault pins
+     * the roster when it is created. Releases are verified against a pinned roster, never against
+     * keys a result file names.
      */
     public record Threshold(int custodians, int threshold, java.util.List<Custodian> members) {
         public Custodian member(int index) {
             return members.stream().filter(m -> m.index() == index).findFirst()
-                    .orElseThrow(() -> new UserException("key.json lists no custodian " + index));
+                    .orElseThrow(() -> new UserException("the roster lists no custodian " + index));
+        }
+
+        /** The signed statement: key id, n, t and every custodian's index and signing key. */
+        public static byte[] statement(String keyId, int custodians, int threshold, java.util.List<Custodian> members) {
+            StringBuilder sb = new StringBuilder("medvault-roster/1\n").append(keyId).append('\n')
+                    .append(custodians).append(" of which ").append(threshold).append('\n');
+            members.stream().sorted(java.util.Comparator.comparingInt(Custodian::index))
+                    .forEach(m -> sb.append(m.index()).append(' ').append(m.signingKey()).append('\n'));
+            return sb.toString().getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** SHA-256 (hex) of the roster statement: what shares, vaults, results and partials name. */
+        public String digest(String keyId) {
+            return sha256(statement(keyId, custodians, threshold, members));
+        }
+
+        /** The roster with every member's signature of the statement ({@code signer.apply(index)}). */
+        public static Threshold signed(String keyId, int custodians, int threshold, java.util.List<Custodian> members,
+                                       java.util.function.IntFunction<byte[]> signer) {
+            java.util.List<Custodian> signed = members.stream()
+                    .map(m -> new Custodian(m.index(), m.share(), m.signingKey(),
+                            java.util.Base64.getEncoder().encodeToString(signer.apply(m.index()))))
+                    .toList();
+            return new Threshold(custodians, threshold, signed);
+        }
+
+        /**
+         * Checks the roster is well formed (custodians 1..n, each once) and that every custodian's
+         * key signed it; {@code name} says where it came from in the error.
+         */
+        public void verify(String keyId, String name) {
+            java.util.Set<Integer> seen = new java.util.TreeSet<>();
+            for (Custodian m : members) {
+                if (m.index() < 1 || m.index() > custodians || !seen.add(m.index())) {
+                    throw new UserException(name + ": malformed custodian roster (custodian " + m.index() + ")");
+                }
+            }
+            byte[] statement = statement(keyId, custodians, threshold, members);
+            for (Custodian m : members) {
+                byte[] sig;
+                try {
+                    sig = m.rosterSignature() == null ? null : java.util.Base64.getDecoder().decode(m.rosterSignature());
+                } catch (IllegalArgumentException e) {
+                    sig = null;
+                }
+                if (sig == null || !CustodianShare.verify(m.signingKey(), statement, sig)) {
+                    throw new UserException(name + ": custodian " + m.index() + "'s key did not sign this roster;"
+                            + " it was altered or made outside a MedVault ceremony");
+                }
+            }
         }
     }
 
-    public record Custodian(int index, String share, String signingKey) {}
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Custodian(int index, String share, String signingKey, String rosterSignature) {}
 
     /** The share file of custodian {@code index} (1-based). */
     public static String shareFile(int index) {
@@ -102,6 +157,29 @@ public record KeySetManifest(
             throw new UserException(name + ": malformed threshold section");
         }
         return m;
+    }
+
+    /** A roster as JSON (what a vault pins). */
+    public static String rosterJson(Threshold roster) {
+        try {
+            return JSON.writeValueAsString(roster);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A roster from {@link #rosterJson}; {@code name} says where it came from in the error. */
+    public static Threshold parseRoster(String json, String name) {
+        Threshold t;
+        try {
+            t = JSON.readValue(json, Threshold.class);
+        } catch (IOException e) {
+            throw new UserException(name + " is not a valid custodian roster: " + firstLine(e.getMessage()));
+        }
+        if (t.members() == null || t.members().size() != t.custodians() || t.threshold() < 2 || t.threshold() > t.custodians()) {
+            throw new UserException(name + ": malformed custodian roster");
+        }
+        return t;
     }
 
     public static String sha256(byte[] data) {

@@ -52,9 +52,13 @@ public final class SecretKeyFile {
     /** Header lines are short; this bounds how far we look for the end of the JSON line. */
     private static final int MAX_HEADER = 64 * 1024;
 
-    /** The authenticated header fields ({@code custodian}: the holder's index, for custodian shares). */
+    /**
+     * The authenticated header fields. For custodian shares, {@code custodian} is the holder's index
+     * and {@code roster} the digest of the custodian roster pinned at the ceremony (see
+     * {@link KeySetManifest.Threshold#digest}): readable before unsealing, authenticated by it.
+     */
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-    public record Header(String kind, String keyId, Integer custodian, Kdf kdf, Aead aead) {}
+    public record Header(String kind, String keyId, Integer custodian, String roster, Kdf kdf, Aead aead) {}
 
     public record Kdf(String alg, int version, int memoryKiB, int iterations, int parallelism, String salt) {}
 
@@ -64,17 +68,20 @@ public final class SecretKeyFile {
 
     /** Encrypts {@code secret} under {@code passphrase}; returns the whole file's bytes. */
     public static byte[] seal(String kind, String keyId, byte[] secret, char[] passphrase) {
-        return seal(kind, keyId, null, secret, passphrase);
+        return seal(kind, keyId, null, null, secret, passphrase);
     }
 
-    /** As {@link #seal(String, String, byte[], char[])}, naming the custodian who holds it. */
-    public static byte[] seal(String kind, String keyId, Integer custodian, byte[] secret, char[] passphrase) {
+    /**
+     * As {@link #seal(String, String, byte[], char[])}, naming the custodian who holds it and the
+     * digest of the roster it belongs to.
+     */
+    public static byte[] seal(String kind, String keyId, Integer custodian, String roster, byte[] secret, char[] passphrase) {
         checkPassphrase(passphrase);
         byte[] salt = new byte[16];
         byte[] nonce = new byte[12];
         RANDOM.nextBytes(salt);
         RANDOM.nextBytes(nonce);
-        Header header = new Header(kind, keyId, custodian,
+        Header header = new Header(kind, keyId, custodian, roster,
                 new Kdf("argon2id", 0x13, MEMORY_KIB, ITERATIONS, PARALLELISM, b64(salt)),
                 new Aead("AES-256-GCM", b64(nonce)));
         byte[] aad = headerBytes(header);

@@ -14,21 +14,23 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * One custodian's signed partial decryption of a result ({@code .mvp}):
- * {@code MEDVAULT-PARTIAL v1\n<header JSON>\n}, a 4-byte big-endian length and the native partial
- * (which repeats index, n, t, signer set and context), then a 64-byte Ed25519 signature by the
- * custodian over every byte before it. Nothing in it varies between two runs of the same request,
- * so a repeated request gives byte-identical output.
+ * {@code MEDVAULT-PARTIAL v2\n<header JSON>\n}, a 4-byte big-endian length and the native partial
+ * (which repeats index, n, t, signer set and key id), then a 64-byte Ed25519 signature by the
+ * custodian over every byte before it. The header names what the custodian derived and decrypted:
+ * the outputs digest, the vault digest, the schema digest, the query and the roster it checked.
+ * Nothing in it depends on the result file's other bytes or on time, so the same request — or the
+ * same outputs wrapped in another file — gives byte-identical output.
  */
 public record PartialFile(Header header, byte[] partial, byte[] signed, byte[] signature) {
-    static final String MAGIC = "MEDVAULT-PARTIAL v1\n";
+    static final String MAGIC = "MEDVAULT-PARTIAL v2\n";
     static final int SIGNATURE_BYTES = 64;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * @param blocks squashed LWE blocks per output (each carries 4 bits), in output order
      */
-    public record Header(String keyId, String resultDigest, String query, int custodian, int custodians, int threshold,
-                         List<Integer> signers, List<Integer> blocks) {}
+    public record Header(String keyId, String outputsDigest, String vaultDigest, String schema, String query, String roster,
+                         int custodian, int custodians, int threshold, List<Integer> signers, List<Integer> blocks) {}
 
     /** The bytes to sign: magic, header, length-prefixed native partial. */
     static byte[] unsigned(Header header, byte[] partial) {
@@ -54,7 +56,8 @@ public record PartialFile(Header header, byte[] partial, byte[] signed, byte[] s
         } catch (IOException e) {
             throw new UserException(name + " is corrupt: unreadable header");
         }
-        if (h.keyId() == null || h.resultDigest() == null || h.signers() == null || h.blocks() == null) {
+        if (h.keyId() == null || h.outputsDigest() == null || h.vaultDigest() == null || h.schema() == null || h.query() == null
+                || h.roster() == null || h.signers() == null || h.blocks() == null) {
             throw new UserException(name + " is corrupt: incomplete header");
         }
         ByteBuffer b = ByteBuffer.wrap(bytes, f.bodyOffset(), bytes.length - f.bodyOffset());

@@ -20,8 +20,6 @@ import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompressedServerKey;
 import org.medvault.fhe.FheRuntime;
 import org.medvault.fhe.FheType;
-import org.medvault.fhe.FheUint;
-import org.medvault.fhe.Threshold;
 import org.medvault.fhe.MedVaultException;
 import org.medvault.fhe.QueryExecutor;
 import org.medvault.fhe.ServerKey;
@@ -49,71 +47,98 @@ public final class QueryService {
 
     /** Runs a query with the analyst's server key (public) and writes the encrypted result. */
     public RunResult run(Path vaultFile, Path serverKeyFile, String query, Path out) {
+        return run(vaultFile, serverKeyFile, query, out, 0);
+    }
+
+    /** As {@link #run(Path, Path, String, Path)} on {@code threads} workers (0: the runtime's count). */
+    public RunResult run(Path vaultFile, Path serverKeyFile, String query, Path out, int threads) {
         try (VaultStore store = VaultStore.open(vaultFile)) {
             VaultSchema schema = store.schema();
             long n = store.stats().records();
             QueryPlan plan = QueryPlanner.plan(schema, query, n);
-            progress.note("loading the server key " + serverKeyFile);
             LoadedKey key = loadServerKey(serverKeyFile, store.keyId());
-            try (ServerKey sk = key.key(); QueryExecutor ex = new QueryExecutor(plan.nativePlan())) {
-                long pbs0 = FheRuntime.pbsCount();
-                long t0 = System.nanoTime();
-                progress.begin("query", n);
-                long[] done = {0};
-                try {
-                    store.forEachChunk(c -> {
-                        if (Thread.currentThread().isInterrupted()) {
-                            throw new UserException("interrupted; no result written");
-                        }
-                        int[] slots = c.slots().stream().mapToInt(Integer::intValue).toArray();
-                        ex.feed(sk, c.list(), slots);
-                        done[0] += slots.length;
-                        progress.advance(done[0]);
-                    });
-                } finally {
-                    progress.end();
-                }
-                List<Ciphertext> outputs = ex.finish(sk);
+            KeySetManifest.Threshold roster = key.squashing() ? store.roster() : null;
+            Evaluation ev;
+            try (ServerKey sk = key.key()) {
+                ev = evaluate(store, sk, plan, key.squashing(), threads);
+            }
+            String digest = store.digest();
+            ResultFile.Release release = roster == null ? null
+                    : new ResultFile.Release(roster.custodians(), roster.threshold(), roster.digest(store.keyId()));
+            ResultFile rf = new ResultFile(new ResultFile.Header(query, vaultFile.getFileName().toString(), digest,
+                    store.keyId(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), n, plan.minCohort(), ev.types(),
+                    ev.pbs(), ev.seconds(), schema.canonicalJson(), key.squashing() ? Boolean.TRUE : null, ev.squashSeconds(),
+                    release, ev.outputsDigest(store.keyId())), ev.outputs(), ev.squashed());
+            AtomicFiles.write(out, rf.toBytes(), false);
+            return new RunResult(out, query, n, ev.pbs(), ev.seconds(), n == 0 ? 0 : (double) ev.pbs() / n,
+                    plan.estimatedPbsPerRecord(), n == 0 ? 0 : ev.seconds() / n, digest, store.keyId(), ev.squashSeconds());
+        }
+    }
+
+    /**
+     * The encrypted (and, with a squashing key, noise-squashed) outputs of a planned query over a
+     * vault: what the analyst writes and what a custodian re-derives. Canonical: the vault's chunks
+     * in their canonical order, a deterministic executor, so the bytes depend only on (vault
+     * digest, query, server key), never on threads or timing.
+     */
+    record Evaluation(List<String> types, List<byte[]> outputs, List<byte[]> squashed, long pbs, double seconds,
+                      Double squashSeconds) {
+        String outputsDigest(String keyId) {
+            return ResultFile.outputsDigest(keyId, types, outputs, squashed);
+        }
+    }
+
+    Evaluation evaluate(VaultStore store, ServerKey sk, QueryPlan plan, boolean squashing, int threads) {
+        long n = store.stats().records();
+        try (QueryExecutor ex = new QueryExecutor(plan.nativePlan(), threads)) {
+            long pbs0 = FheRuntime.pbsCount();
+            long t0 = System.nanoTime();
+            progress.begin("query", n);
+            long[] done = {0};
+            try {
+                store.forEachChunk(c -> {
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw new UserException("interrupted; no result written");
+                    }
+                    int[] slots = c.slots().stream().mapToInt(Integer::intValue).toArray();
+                    ex.feed(sk, c.list(), slots);
+                    done[0] += slots.length;
+                    progress.advance(done[0]);
+                });
+            } finally {
+                progress.end();
+            }
+            List<Ciphertext> outputs = ex.finish(sk);
+            try {
                 long pbs = FheRuntime.pbsCount() - pbs0;
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 List<byte[]> bytes = new ArrayList<>();
-                List<byte[]> squashed = new ArrayList<>();
                 List<String> types = new ArrayList<>();
-                long t1 = System.nanoTime();
-                try {
-                    if (key.squashing()) {
-                        progress.note("noise-squashing " + outputs.size() + " outputs for threshold release");
-                    }
-                    for (Ciphertext c : outputs) {
-                        bytes.add(c.serialize());
-                        types.add(c.type().name());
-                        if (key.squashing()) {
-                            squashed.add(Threshold.squash(sk, (FheUint<?>) c));
-                        }
-                    }
-                } finally {
-                    outputs.forEach(Ciphertext::close);
+                for (Ciphertext c : outputs) {
+                    bytes.add(c.serialize());
+                    types.add(c.type().name());
                 }
-                Double squashSeconds = key.squashing() ? (System.nanoTime() - t1) / 1e9 : null;
-                String digest = store.digest();
-                ResultFile rf = new ResultFile(new ResultFile.Header(query, vaultFile.getFileName().toString(), digest,
-                        store.keyId(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), n, plan.minCohort(), types,
-                        pbs, seconds, schema.canonicalJson(), key.squashing() ? Boolean.TRUE : null, squashSeconds,
-                        key.custodians()), bytes, squashed);
-                AtomicFiles.write(out, rf.toBytes(), false);
-                return new RunResult(out, query, n, pbs, seconds, n == 0 ? 0 : (double) pbs / n,
-                        plan.estimatedPbsPerRecord(), n == 0 ? 0 : seconds / n, digest, store.keyId(), squashSeconds);
+                List<byte[]> squashed = List.of();
+                Double squashSeconds = null;
+                if (squashing) {
+                    progress.note("noise-squashing " + outputs.size() + " outputs for threshold release");
+                    long t1 = System.nanoTime();
+                    squashed = ex.squash(sk, outputs);
+                    squashSeconds = (System.nanoTime() - t1) / 1e9;
+                }
+                return new Evaluation(types, bytes, squashed, pbs, seconds, squashSeconds);
+            } finally {
+                outputs.forEach(Ciphertext::close);
             }
         }
     }
 
-    /** The server key, whether it can noise-squash, and the custodians from key.json beside it (if any). */
-    private record LoadedKey(ServerKey key, boolean squashing, KeySetManifest.Threshold custodians) {}
+    /** The server key and whether it can noise-squash. */
+    record LoadedKey(ServerKey key, boolean squashing) {}
 
-    private LoadedKey loadServerKey(Path file, String keyId) {
+    LoadedKey loadServerKey(Path file, String keyId) {
         Path f = Files.isDirectory(file) ? file.resolve(KeySetManifest.SERVER_KEY) : file;
-        boolean squashing;
-        ServerKey key;
+        progress.note("loading the server key " + f);
         if (!Files.isRegularFile(f) || !Files.isReadable(f)) {
             AtomicFiles.read(f, "server key"); // throws the usual clear error
         }
@@ -121,27 +146,17 @@ public final class QueryService {
             if (!c.keyId().equals(keyId)) {
                 throw new UserException(f + " is the server key of key " + c.keyId() + "; the vault is under key " + keyId);
             }
-            squashing = c.config().noiseSquashing();
-            key = c.decompress();
+            return new LoadedKey(c.decompress(), c.config().noiseSquashing());
         } catch (MedVaultException e) {
             throw new UserException(f + " is not a MedVault server key (" + e.getMessage() + ")");
         }
-        KeySetManifest.Threshold custodians = null;
-        Path manifest = f.toAbsolutePath().resolveSibling(KeySetManifest.FILE_NAME);
-        if (squashing && Files.isRegularFile(manifest)) {
-            KeySetManifest m = KeySetManifest.parse(AtomicFiles.read(manifest, "key manifest"), manifest.toString());
-            if (m.keyId().equals(keyId)) {
-                custodians = m.threshold();
-            }
-        }
-        return new LoadedKey(key, squashing, custodians);
     }
 
     // ---------------------------------------------------------------- results
 
     public record ResultInfo(Path file, String query, String vault, String vaultDigest, String keyId, String created,
                              long records, int minCohort, int outputs, long pbs, double seconds, String digest,
-                             String release) {}
+                             String outputsDigest, String release) {}
 
     public ResultInfo info(Path resultFile) {
         byte[] bytes = AtomicFiles.read(resultFile, "result");
@@ -150,12 +165,13 @@ public final class QueryService {
         String release = null;
         if (h.isSquashed()) {
             release = String.format(java.util.Locale.ROOT, "threshold: %d squashed outputs (%.1f s to squash)%s",
-                    rf.squashed().size(), h.squashSeconds() == null ? 0.0 : h.squashSeconds(), h.custodians() == null
-                            ? "; custodians not named (combine needs --keys)"
-                            : "; any " + h.custodians().threshold() + " of " + h.custodians().custodians() + " custodians");
+                    rf.squashed().size(), h.squashSeconds() == null ? 0.0 : h.squashSeconds(), h.release() == null
+                            ? "; the vault pins no custodian roster (it was created without the key set's key.json)"
+                            : "; any " + h.release().threshold() + " of " + h.release().custodians() + " custodians of roster "
+                                    + h.release().roster().substring(0, 16) + "…");
         }
         return new ResultInfo(resultFile, h.query(), h.vault(), h.vaultDigest(), h.keyId(), h.created(), h.records(),
-                h.minCohort(), rf.outputs().size(), h.pbs(), h.seconds(), ResultFile.digest(bytes), release);
+                h.minCohort(), rf.outputs().size(), h.pbs(), h.seconds(), ResultFile.digest(bytes), h.outputsDigest(), release);
     }
 
     /** Released statistics; {@code signers}: the custodians whose partials released them (threshold keys). */

@@ -10,101 +10,200 @@ import java.util.Map;
 import java.util.TreeSet;
 
 import org.medvault.app.AtomicFiles;
+import org.medvault.app.Progress;
 import org.medvault.app.UserException;
 import org.medvault.app.keys.CustodianShare;
 import org.medvault.app.keys.KeySetManifest;
+import org.medvault.app.keys.SecretKeyFile;
+import org.medvault.app.vault.VaultSchema;
+import org.medvault.app.vault.VaultStore;
+import org.medvault.fhe.FheType;
 import org.medvault.fhe.MedVaultException;
+import org.medvault.fhe.ServerKey;
 import org.medvault.fhe.Threshold;
 import org.medvault.query.QueryPlan;
+import org.medvault.query.QueryPlanner;
 
 /**
- * Threshold release of a query result: each custodian of the signer set computes a signed partial
- * decryption with their share ({@link #partial}); any t partials of one signer set release the
- * statistics ({@link #combine}). The result file carries the noise-squashed outputs, squashed once
- * by the analyst: every custodian then decrypts byte-identical ciphertexts, and none needs the
- * 900 MB squashing server key or a bootstrap.
+ * Threshold release of a query result, safe against the analyst who asks for it.
+ *
+ * <p>A partial decryption over ciphertexts someone else chose is an oracle for the secret key (a
+ * mask 2^123·e_j decrypts to key coefficient j). So a custodian never decrypts what an analyst
+ * hands over: {@link #partial} re-derives the query's outputs from the custodian's own copy of the
+ * vault, the query text and the server key by the canonical evaluation, refuses unless they equal
+ * the result file's byte for byte, and only then unseals the share and decrypts <em>its own</em>
+ * derivation. The partial is signed over the outputs digest, the vault digest, the schema digest,
+ * the query and the roster digest. {@link #combine} verifies every partial against a custodian
+ * roster pinned when the vault was created (the combiner's vault copy or a trusted key.json),
+ * never against keys a result file names.
  */
 public final class ReleaseService {
-    /** Domain separation for the PRF context the flooding noise is bound to. */
-    private static final String CONTEXT = "medvault-partial/1";
+    private final Progress progress;
+    private final QueryService queries;
 
-    public record PartialResult(Path out, int custodian, List<Integer> signers, String keyId, String resultDigest,
-                                String query, int outputs, int blocks, double seconds) {}
+    public ReleaseService() {
+        this(Progress.NONE);
+    }
+
+    public ReleaseService(Progress progress) {
+        this.progress = progress;
+        this.queries = new QueryService(progress);
+    }
+
+    /**
+     * @param deriveSeconds the re-derivation (server key load, query, squash) within {@code seconds}
+     */
+    public record PartialResult(Path out, int custodian, List<Integer> signers, String keyId, String outputsDigest,
+                                String vaultDigest, String query, int outputs, int blocks, double seconds,
+                                double deriveSeconds) {}
 
     /**
      * Custodian's partial decryption of {@code resultFile} for {@code signers} (exactly t custodian
      * indices, including the holder of {@code shareFile}), written to {@code out}, or when null to
-     * {@code RESULT.partial-<i>.mvp} beside the result (i the share's custodian).
+     * {@code RESULT.partial-<i>.mvp} beside the result. {@code vaultFile} is the custodian's own
+     * copy of the vault and {@code serverKeyFile} the key set's server key (with noise squashing):
+     * the outputs are re-derived from them before any secret is unsealed.
      */
-    public PartialResult partial(Path shareFile, char[] passphrase, Path resultFile, List<Integer> signers, Path out) {
+    public PartialResult partial(Path shareFile, char[] passphrase, Path resultFile, Path vaultFile, Path serverKeyFile,
+                                 List<Integer> signers, Path out) {
         long t0 = System.nanoTime();
-        byte[] resultBytes = AtomicFiles.read(resultFile, "result");
-        ResultFile rf = threshold(resultBytes, resultFile);
-        String digest = ResultFile.digest(resultBytes);
-        CustodianShare share = CustodianShare.open(AtomicFiles.read(shareFile, "custodian share"), passphrase, shareFile.toString());
-        try {
-            String shareKey = share.keyId();
-            if (!shareKey.equals(rf.header().keyId())) {
-                throw new UserException(shareFile + " is a share of key " + shareKey + "; " + resultFile + " is under key "
-                        + rf.header().keyId());
+        ResultFile rf = threshold(AtomicFiles.read(resultFile, "result"), resultFile);
+        ResultFile.Header h = rf.header();
+        byte[] sealed = AtomicFiles.read(shareFile, "custodian share");
+        SecretKeyFile.Header sh = SecretKeyFile.readHeader(sealed, shareFile.toString());
+        if (!CustodianShare.KIND.equals(sh.kind()) || sh.custodian() == null) {
+            throw new UserException(shareFile + " is a " + sh.kind() + ", not a custodian share");
+        }
+        if (!sh.keyId().equals(h.keyId())) {
+            throw new UserException(shareFile + " is a share of key " + sh.keyId() + "; " + resultFile + " is under key " + h.keyId());
+        }
+        int me = sh.custodian();
+
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            // 1. What the request names must be what this custodian holds: key, vault, roster.
+            if (!store.keyId().equals(h.keyId())) {
+                throw new UserException(vaultFile + " is under key " + store.keyId() + "; " + resultFile + " is under key " + h.keyId());
             }
-            byte[] s = share.share();
-            int[] info;
-            try {
-                info = Threshold.shareInfo(s);
-            } catch (MedVaultException e) {
-                throw new UserException(shareFile + ": " + e.getMessage());
+            String vaultDigest = store.digest();
+            if (!vaultDigest.equals(h.vaultDigest())) {
+                throw new UserException(resultFile + " was computed over a vault with digest " + abbreviate(h.vaultDigest())
+                        + "; your copy " + vaultFile + " has digest " + abbreviate(vaultDigest)
+                        + " — get the same vault state before releasing (nothing was unsealed)");
             }
-            if (info[0] != share.index()) {
-                throw new UserException(shareFile + " is labelled custodian " + share.index() + " but holds custodian "
-                        + info[0] + "'s share");
+            KeySetManifest.Threshold roster = store.roster();
+            if (roster == null) {
+                throw new UserException(vaultFile + " pins no custodian roster (it was created without the key set's key.json);"
+                        + " threshold releases need one");
             }
-            int n = info[1];
-            int t = info[2];
+            String rosterDigest = roster.digest(store.keyId());
+            if (!rosterDigest.equals(sh.roster())) {
+                throw new UserException(vaultFile + " pins custodian roster " + abbreviate(rosterDigest) + ", but " + shareFile
+                        + " was dealt for roster " + abbreviate(sh.roster()) + ": the vault names other custodians' keys;"
+                        + " refusing (nothing was unsealed)");
+            }
+            if (h.release() != null && !rosterDigest.equals(h.release().roster())) {
+                throw new UserException(resultFile + " names custodian roster " + abbreviate(h.release().roster())
+                        + "; the vault pins " + abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
+            }
+            int n = roster.custodians();
+            int t = roster.threshold();
             List<Integer> set = signerSet(signers, n, t, "--signers");
-            if (!set.contains(share.index())) {
-                throw UserException.usage("--signers " + join(set) + " does not include custodian " + share.index()
-                        + ", the holder of " + shareFile);
+            if (!set.contains(me)) {
+                throw UserException.usage("--signers " + join(set) + " does not include custodian " + me + ", the holder of " + shareFile);
             }
-            KeySetManifest.Threshold named = rf.header().custodians();
-            if (named != null && (named.custodians() != n || named.threshold() != t)) {
-                throw new UserException(resultFile + " names a " + named.threshold() + "-of-" + named.custodians()
-                        + " key; " + shareFile + " is a share of a " + t + "-of-" + n + " key");
+
+            // 2. The request must plan against the vault's own schema, with the plan's shape.
+            VaultSchema schema = store.schema();
+            if (!schema.canonicalJson().equals(h.schema())) {
+                throw new UserException(resultFile + " carries another schema than " + vaultFile + "; refusing (nothing was unsealed)");
             }
-            byte[] nativePartial;
+            QueryPlan plan = QueryPlanner.plan(schema, h.query(), store.stats().records());
+            List<String> types = outputTypes(plan);
+            if (!types.equals(h.outputTypes()) || rf.squashed().size() != types.size()) {
+                throw new UserException(resultFile + " holds " + h.outputTypes().size() + " outputs " + h.outputTypes()
+                        + " and " + rf.squashed().size() + " squashed ones; the query's plan yields " + types.size() + " " + types
+                        + ": refusing a result that is not this query's (nothing was unsealed)");
+            }
+
+            // 3. Derive the outputs ourselves and compare every byte.
+            long d0 = System.nanoTime();
+            QueryService.Evaluation ev;
+            QueryService.LoadedKey key = queries.loadServerKey(serverKeyFile, store.keyId());
+            try (ServerKey sk = key.key()) {
+                if (!key.squashing()) {
+                    throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");
+                }
+                progress.note("re-deriving the result from " + vaultFile + " (" + store.stats().records() + " records)");
+                ev = queries.evaluate(store, sk, plan, true, 0);
+            }
+            double deriveSeconds = (System.nanoTime() - d0) / 1e9;
+            String derived = ev.outputsDigest(store.keyId());
+            if (!derived.equals(rf.computedOutputsDigest())) {
+                throw new UserException(resultFile + "'s ciphertexts are not what '" + h.query() + "' derives from " + vaultFile
+                        + " (derived outputs " + abbreviate(derived) + ", the file's " + abbreviate(rf.computedOutputsDigest())
+                        + "): the result was altered or made by other code; refusing to decrypt it (nothing was unsealed)");
+            }
+
+            // 4. Only now unseal the share, and decrypt our own derivation.
+            CustodianShare share = CustodianShare.open(sealed, passphrase, shareFile.toString());
             try {
-                nativePartial = Threshold.partial(s, set.stream().mapToInt(Integer::intValue).toArray(),
-                        context(rf.header().keyId(), digest), rf.squashed());
-            } catch (MedVaultException e) {
-                throw new UserException(resultFile + ": " + e.getMessage());
+                if (share.index() != me || !share.rosterDigest().equals(rosterDigest) || !share.keyId().equals(h.keyId())) {
+                    throw new UserException(shareFile + " is corrupt: its sealed contents disagree with its header");
+                }
+                byte[] s = share.share();
+                int[] info;
+                try {
+                    info = Threshold.shareInfo(s);
+                } catch (MedVaultException e) {
+                    throw new UserException(shareFile + ": " + e.getMessage());
+                }
+                if (info[0] != me || info[1] != n || info[2] != t) {
+                    throw new UserException(shareFile + " holds custodian " + info[0] + "'s share of a " + info[2] + "-of-" + info[1]
+                            + " key; the roster says custodian " + me + " of a " + t + "-of-" + n + " key");
+                }
+                byte[] nativePartial;
+                try {
+                    nativePartial = Threshold.partial(s, set.stream().mapToInt(Integer::intValue).toArray(), h.keyId(),
+                            ev.squashed(), bits(ev.types()));
+                } catch (MedVaultException e) {
+                    throw new UserException(resultFile + ": " + e.getMessage());
+                }
+                List<Integer> blocks = PartialFile.blockCounts(nativePartial);
+                Path target = out != null ? out
+                        : resultFile.toAbsolutePath().resolveSibling(resultFile.getFileName() + ".partial-" + me + ".mvp");
+                PartialFile.Header ph = new PartialFile.Header(h.keyId(), derived, vaultDigest, schema.digest(), h.query(),
+                        rosterDigest, me, n, t, set, blocks);
+                byte[] unsigned = PartialFile.unsigned(ph, nativePartial);
+                AtomicFiles.write(target, PartialFile.withSignature(unsigned, share.sign(unsigned)), false);
+                return new PartialResult(target, me, set, h.keyId(), derived, vaultDigest, h.query(), blocks.size(),
+                        blocks.stream().mapToInt(Integer::intValue).sum(), (System.nanoTime() - t0) / 1e9, deriveSeconds);
+            } finally {
+                share.wipe();
             }
-            List<Integer> blocks = PartialFile.blockCounts(nativePartial);
-            Path target = out != null ? out
-                    : resultFile.toAbsolutePath().resolveSibling(resultFile.getFileName() + ".partial-" + share.index() + ".mvp");
-            PartialFile.Header h = new PartialFile.Header(rf.header().keyId(), digest, rf.header().query(), share.index(),
-                    n, t, set, blocks);
-            byte[] unsigned = PartialFile.unsigned(h, nativePartial);
-            AtomicFiles.write(target, PartialFile.withSignature(unsigned, share.sign(unsigned)), false);
-            return new PartialResult(target, share.index(), set, rf.header().keyId(), digest, rf.header().query(),
-                    blocks.size(), blocks.stream().mapToInt(Integer::intValue).sum(), (System.nanoTime() - t0) / 1e9);
-        } finally {
-            share.wipe();
         }
     }
 
     /**
-     * Verifies every partial (signature by the custodian key.json names, key id, result digest,
-     * threshold, signer set), then combines exactly t of them. Custodian keys come from
-     * {@code keysOrNull} (a key directory or key.json) when given, else from the result file;
-     * when both are present they must agree.
+     * Verifies every partial against the pinned custodian roster — from {@code vaultOrNull} (the
+     * combiner's copy of the vault) or {@code keysOrNull} (a key directory or key.json the combiner
+     * trusts); with both, they must agree — then combines exactly t of them. Each partial must name
+     * this result's outputs digest, query, vault and schema, this key and roster, the same n, t and
+     * signer set, and carry a valid signature by its custodian's pinned key.
      */
-    public QueryService.Released combine(Path resultFile, List<Path> partialFiles, Path keysOrNull) {
-        byte[] resultBytes = AtomicFiles.read(resultFile, "result");
-        ResultFile rf = threshold(resultBytes, resultFile);
-        String digest = ResultFile.digest(resultBytes);
-        String keyId = rf.header().keyId();
-        KeySetManifest.Threshold custodians = custodians(rf, resultFile, keysOrNull);
-        int t = custodians.threshold();
+    public QueryService.Released combine(Path resultFile, List<Path> partialFiles, Path vaultOrNull, Path keysOrNull) {
+        ResultFile rf = threshold(AtomicFiles.read(resultFile, "result"), resultFile);
+        ResultFile.Header h = rf.header();
+        String keyId = h.keyId();
+        Pinned pinned = pinnedRoster(keyId, vaultOrNull, keysOrNull);
+        KeySetManifest.Threshold roster = pinned.roster();
+        String rosterDigest = roster.digest(keyId);
+        if (h.release() != null && !rosterDigest.equals(h.release().roster())) {
+            throw new UserException(resultFile + " names custodian roster " + abbreviate(h.release().roster()) + "; "
+                    + pinned.source() + " pins " + abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
+        }
+        String outputs = rf.computedOutputsDigest();
+        String schemaDigest = VaultSchema.parse(h.schema().getBytes(StandardCharsets.UTF_8), resultFile + " (schema)").digest();
+        int t = roster.threshold();
 
         Map<Integer, Path> seen = new HashMap<>();
         List<Integer> set = null;
@@ -112,33 +211,41 @@ public final class ReleaseService {
         List<byte[]> natives = new ArrayList<>();
         for (Path p : partialFiles) {
             PartialFile pf = PartialFile.parse(AtomicFiles.read(p, "partial decryption"), p.toString());
-            PartialFile.Header h = pf.header();
-            if (h.custodian() < 1 || h.custodian() > custodians.custodians()) {
-                throw new UserException(p + " claims custodian " + h.custodian() + "; the key has custodians 1.."
-                        + custodians.custodians());
+            PartialFile.Header ph = pf.header();
+            if (ph.custodian() < 1 || ph.custodian() > roster.custodians()) {
+                throw new UserException(p + " claims custodian " + ph.custodian() + "; the roster has custodians 1.." + roster.custodians());
             }
-            if (!h.keyId().equals(keyId)) {
-                throw new UserException(p + " is a partial of key " + h.keyId() + "; " + resultFile + " is under key " + keyId);
+            if (!ph.keyId().equals(keyId)) {
+                throw new UserException(p + " is a partial of key " + ph.keyId() + "; " + resultFile + " is under key " + keyId);
             }
-            if (!h.resultDigest().equals(digest)) {
-                throw new UserException(p + " is a partial of another result (sha256 " + abbreviate(h.resultDigest())
-                        + "); " + resultFile + " is " + abbreviate(digest));
+            if (!ph.roster().equals(rosterDigest)) {
+                throw new UserException(p + " was signed for custodian roster " + abbreviate(ph.roster()) + "; " + pinned.source()
+                        + " pins " + abbreviate(rosterDigest) + ": refusing a release by other custodians' keys");
+            }
+            if (!ph.outputsDigest().equals(outputs)) {
+                throw new UserException(p + " is a partial of other outputs (" + abbreviate(ph.outputsDigest()) + "); "
+                        + resultFile + " holds " + abbreviate(outputs));
+            }
+            if (!ph.query().equals(h.query()) || !ph.vaultDigest().equals(h.vaultDigest()) || !ph.schema().equals(schemaDigest)) {
+                throw new UserException(p + " released '" + ph.query() + "' over vault " + abbreviate(ph.vaultDigest())
+                        + "; " + resultFile + " says '" + h.query() + "' over vault " + abbreviate(h.vaultDigest())
+                        + " (or another schema): refusing a relabelled result");
             }
             // Bindings first (the clearer message), then the signature that makes them authentic.
-            if (!CustodianShare.verify(custodians.member(h.custodian()).signingKey(), pf.signed(), pf.signature())) {
-                throw new UserException(p + ": the signature does not verify against custodian " + h.custodian()
-                        + "'s key; the file was altered or not made by that custodian");
+            if (!CustodianShare.verify(roster.member(ph.custodian()).signingKey(), pf.signed(), pf.signature())) {
+                throw new UserException(p + ": the signature does not verify against custodian " + ph.custodian()
+                        + "'s pinned key; the file was altered or not made by that custodian");
             }
-            if (h.custodians() != custodians.custodians() || h.threshold() != t) {
-                throw new UserException(p + " is for a " + h.threshold() + "-of-" + h.custodians() + " key; this one is "
-                        + t + "-of-" + custodians.custodians());
+            if (ph.custodians() != roster.custodians() || ph.threshold() != t) {
+                throw new UserException(p + " is for a " + ph.threshold() + "-of-" + ph.custodians() + " key; this one is "
+                        + t + "-of-" + roster.custodians());
             }
-            Path dup = seen.put(h.custodian(), p);
+            Path dup = seen.put(ph.custodian(), p);
             if (dup != null) {
-                throw new UserException(p + " and " + dup + " are both from custodian " + h.custodian()
+                throw new UserException(p + " and " + dup + " are both from custodian " + ph.custodian()
                         + "; each custodian counts once");
             }
-            List<Integer> hs = signerSet(h.signers(), custodians.custodians(), t, p + " signer set");
+            List<Integer> hs = signerSet(ph.signers(), roster.custodians(), t, p + " signer set");
             if (set == null) {
                 set = hs;
                 setFrom = p;
@@ -149,19 +256,58 @@ public final class ReleaseService {
             natives.add(pf.partial());
         }
         if (natives.size() < t) {
+            List<Integer> named = set;
             throw new UserException(natives.size() + " partial decryption(s); this key needs " + t
-                    + " — nothing was released" + (set == null ? "" : " (missing: custodians "
-                    + join(set.stream().filter(i -> !seen.containsKey(i)).toList()) + ")"));
+                    + " — nothing was released" + (named == null ? "" : " (missing: custodians "
+                    + join(named.stream().filter(i -> !seen.containsKey(i)).toList()) + ")"));
         }
         long[] values;
         try {
-            values = Threshold.combine(rf.squashed(), natives);
+            values = Threshold.combine(rf.squashed(), bits(h.outputTypes()), natives);
         } catch (MedVaultException e) {
             throw new UserException(resultFile + ": cannot combine the partials: " + e.getMessage());
         }
         QueryPlan plan = QueryService.planOf(rf, resultFile);
-        return new QueryService.Released(resultFile, rf.header().query(), keyId, rf.header().records(),
-                plan.finish(values), set);
+        return new QueryService.Released(resultFile, h.query(), keyId, h.records(), plan.finish(values), set);
+    }
+
+    private record Pinned(KeySetManifest.Threshold roster, String source) {}
+
+    private static Pinned pinnedRoster(String keyId, Path vaultOrNull, Path keysOrNull) {
+        if (vaultOrNull == null && keysOrNull == null) {
+            throw UserException.usage("combine needs the custodian roster from a source you trust: --vault (your copy of the"
+                    + " vault, which pinned it at creation) or --keys (the key set's key.json)");
+        }
+        Pinned fromVault = null;
+        if (vaultOrNull != null) {
+            try (VaultStore store = VaultStore.open(vaultOrNull)) {
+                if (!store.keyId().equals(keyId)) {
+                    throw new UserException(vaultOrNull + " is under key " + store.keyId() + "; the result is under key " + keyId);
+                }
+                KeySetManifest.Threshold r = store.roster();
+                if (r == null) {
+                    throw new UserException(vaultOrNull + " pins no custodian roster (created without the key set's key.json);"
+                            + " give --keys");
+                }
+                fromVault = new Pinned(r, vaultOrNull.toString());
+            }
+        }
+        if (keysOrNull == null) {
+            return fromVault;
+        }
+        Path manifest = Files.isDirectory(keysOrNull) ? keysOrNull.resolve(KeySetManifest.FILE_NAME) : keysOrNull;
+        KeySetManifest m = KeySetManifest.parse(AtomicFiles.read(manifest, "key manifest"), manifest.toString());
+        if (!m.keyId().equals(keyId)) {
+            throw new UserException(manifest + " describes key " + m.keyId() + "; the result is under key " + keyId);
+        }
+        if (!m.isThreshold()) {
+            throw new UserException(manifest + " is a personal key set, not a threshold one");
+        }
+        m.threshold().verify(keyId, manifest.toString());
+        if (fromVault != null && !fromVault.roster().digest(keyId).equals(m.threshold().digest(keyId))) {
+            throw new UserException(vaultOrNull + " and " + manifest + " pin different custodian rosters; refusing to trust either");
+        }
+        return new Pinned(m.threshold(), manifest.toString());
     }
 
     private static ResultFile threshold(byte[] bytes, Path file) {
@@ -173,27 +319,21 @@ public final class ReleaseService {
         return rf;
     }
 
-    private static KeySetManifest.Threshold custodians(ResultFile rf, Path resultFile, Path keysOrNull) {
-        KeySetManifest.Threshold fromResult = rf.header().custodians();
-        if (keysOrNull == null) {
-            if (fromResult == null) {
-                throw UserException.usage(resultFile + " does not name its custodians; give --keys DIR (the key set's key.json)");
+    /** The ciphertext types a plan yields, in order (histograms: one per bucket). */
+    static List<String> outputTypes(QueryPlan plan) {
+        List<String> types = new ArrayList<>();
+        for (QueryPlan.Output o : plan.outputs()) {
+            String name = FheType.ofBits(o.bits()).name();
+            for (int i = 0; i < o.results(); i++) {
+                types.add(name);
             }
-            return fromResult;
         }
-        Path manifest = Files.isDirectory(keysOrNull) ? keysOrNull.resolve(KeySetManifest.FILE_NAME) : keysOrNull;
-        KeySetManifest m = KeySetManifest.parse(AtomicFiles.read(manifest, "key manifest"), manifest.toString());
-        if (!m.keyId().equals(rf.header().keyId())) {
-            throw new UserException(manifest + " describes key " + m.keyId() + "; " + resultFile + " is under key "
-                    + rf.header().keyId());
-        }
-        if (!m.isThreshold()) {
-            throw new UserException(manifest + " is a personal key set, not a threshold one");
-        }
-        if (fromResult != null && !fromResult.equals(m.threshold())) {
-            throw new UserException(resultFile + " names other custodian keys than " + manifest + "; refusing to trust either");
-        }
-        return m.threshold();
+        return types;
+    }
+
+    private static int[] bits(List<String> types) {
+        return types.stream().mapToInt(n -> FheType.ofName(n)
+                .orElseThrow(() -> new UserException("unknown output type " + n)).bits()).toArray();
     }
 
     /** Sorted, distinct, exactly t indices in 1..n. */
@@ -213,12 +353,8 @@ public final class ReleaseService {
         return List.copyOf(set);
     }
 
-    private static byte[] context(String keyId, String resultDigest) {
-        return (CONTEXT + "\0" + keyId + "\0" + resultDigest).getBytes(StandardCharsets.UTF_8);
-    }
-
     private static String abbreviate(String hex) {
-        return hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
+        return hex == null ? "(none)" : hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
     }
 
     private static String join(List<Integer> xs) {

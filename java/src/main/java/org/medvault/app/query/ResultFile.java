@@ -15,31 +15,60 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /**
  * A query result ({@code .mvr}): the encrypted outputs with the query text, the vault digest, the
  * key id, the time and the cost.
- * {@code MEDVAULT-RESULT v1\n<header JSON>\n} then, per output, a 4-byte big-endian length and the
+ * {@code MEDVAULT-RESULT v2\n<header JSON>\n} then, per output, a 4-byte big-endian length and the
  * ciphertext's safe serialization; for a threshold key, then the same for each output's
- * noise-squashed form (what custodians decrypt), and the header names the custodians.
+ * noise-squashed form (what custodians decrypt), and the header names the custodian roster the
+ * vault pins. The header's {@code outputsDigest} covers every ciphertext byte: it is checked on
+ * every read, and it is what custodians re-derive and sign.
  */
 public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squashed) {
-    static final String MAGIC = "MEDVAULT-RESULT v1\n";
+    static final String MAGIC = "MEDVAULT-RESULT v2\n";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
     public record Header(String query, String vault, String vaultDigest, String keyId, String created, long records,
                          int minCohort, List<String> outputTypes, long pbs, double seconds, String schema,
-                         Boolean squashed, Double squashSeconds, KeySetManifest.Threshold custodians) {
+                         Boolean squashed, Double squashSeconds, Release release, String outputsDigest) {
         @com.fasterxml.jackson.annotation.JsonIgnore
         public boolean isSquashed() {
             return Boolean.TRUE.equals(squashed);
         }
     }
 
+    /** Who releases a threshold result: any {@code threshold} of {@code custodians}, of roster {@code roster} (digest). */
+    public record Release(int custodians, int threshold, String roster) {}
+
     public ResultFile {
         squashed = squashed == null ? List.of() : squashed;
     }
 
-    /** SHA-256 (hex) of a result file's bytes: what custodians' partials are bound to. */
+    /** SHA-256 (hex) of a result file's bytes. */
     public static String digest(byte[] file) {
         return KeySetManifest.sha256(file);
+    }
+
+    /**
+     * The outputs digest: SHA-256 over the key id, each output's type and bytes, and each squashed
+     * output's bytes. Canonical evaluation makes it a function of (vault, query, server key): what a
+     * custodian derives, compares and signs.
+     */
+    public static String outputsDigest(String keyId, List<String> types, List<byte[]> outputs, List<byte[]> squashed) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            md.update(("medvault-outputs/1\n" + keyId + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            for (int i = 0; i < outputs.size(); i++) {
+                md.update((types.get(i) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                md.update(ByteBuffer.allocate(8).putLong(outputs.get(i).length).array());
+                md.update(outputs.get(i));
+            }
+            for (byte[] q : squashed) {
+                md.update(ByteBuffer.allocate(8).putLong(q.length).array());
+                md.update(q);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public byte[] toBytes() {
@@ -69,7 +98,7 @@ public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squas
         } catch (IOException e) {
             throw new UserException(name + " is corrupt: unreadable header");
         }
-        if (h.query() == null || h.keyId() == null || h.outputTypes() == null || h.schema() == null) {
+        if (h.query() == null || h.keyId() == null || h.outputTypes() == null || h.schema() == null || h.outputsDigest() == null) {
             throw new UserException(name + " is corrupt: incomplete header");
         }
         ByteBuffer b = ByteBuffer.wrap(bytes, f.bodyOffset(), bytes.length - f.bodyOffset());
@@ -88,6 +117,15 @@ public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squas
             throw new UserException(name + " is corrupt: " + outs.size() + " ciphertexts for " + declared + " declared");
         }
         int n = h.outputTypes().size();
-        return new ResultFile(h, List.copyOf(outs.subList(0, n)), List.copyOf(outs.subList(n, outs.size())));
+        ResultFile rf = new ResultFile(h, List.copyOf(outs.subList(0, n)), List.copyOf(outs.subList(n, outs.size())));
+        if (!rf.computedOutputsDigest().equals(h.outputsDigest())) {
+            throw new UserException(name + " is corrupt: its ciphertexts do not match the digest in its header");
+        }
+        return rf;
+    }
+
+    /** The outputs digest of this file's ciphertexts (see {@link #outputsDigest}). */
+    public String computedOutputsDigest() {
+        return outputsDigest(header.keyId(), header.outputTypes(), outputs, squashed);
     }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.Future;
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
 import org.medvault.app.UserException;
+import org.medvault.app.keys.KeySetManifest;
 import org.medvault.fhe.Ciphertext;
 import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompactCiphertextList;
@@ -40,8 +41,9 @@ public final class VaultService {
 
     // ------------------------------------------------------------------ init
 
+    /** {@code roster}: "t of n, digest" of the pinned custodian roster, or null (personal key). */
     public record InitResult(Path vault, String keyId, String schema, String schemaSha256, int fields,
-                             int valuesPerRecord, int blocksPerRecord, int minCohort) {}
+                             int valuesPerRecord, int blocksPerRecord, int minCohort, String roster) {}
 
     public InitResult init(Path schemaFile, Path publicKeyFile, Path vaultFile) {
         VaultSchema schema = VaultSchema.parse(AtomicFiles.read(schemaFile, "schema"), schemaFile.toString());
@@ -52,10 +54,43 @@ public final class VaultService {
         } catch (MedVaultException e) {
             throw new UserException(publicKeyFile + " is not a MedVault public key (" + e.getMessage() + ")");
         }
-        try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId)) {
+        KeySetManifest.Threshold roster = rosterBeside(publicKeyFile, pkBytes, keyId);
+        try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId, roster)) {
             return new InitResult(vaultFile, keyId, schema.name(), schema.digest(), schema.fields().size(),
-                    schema.recordLayout().size(), schema.blocksPerRecord(), schema.minCohort());
+                    schema.recordLayout().size(), schema.blocksPerRecord(), schema.minCohort(), describe(roster, keyId));
         }
+    }
+
+    /** "any t of n custodians, roster DIGEST", or null. */
+    private static String describe(KeySetManifest.Threshold roster, String keyId) {
+        return roster == null ? null : "any " + roster.threshold() + " of " + roster.custodians() + " custodians, roster "
+                + roster.digest(keyId);
+    }
+
+    /**
+     * The custodian roster of a threshold key set, from the key.json beside its public key: the
+     * vault pins it, and every release is checked against it. key.json must describe this very
+     * public key (key id and file digest) and carry every custodian's signature of the roster.
+     * Null for a personal key set, or when no key.json is there.
+     */
+    private static KeySetManifest.Threshold rosterBeside(Path publicKeyFile, byte[] pkBytes, String keyId) {
+        Path manifest = publicKeyFile.toAbsolutePath().resolveSibling(KeySetManifest.FILE_NAME);
+        if (!java.nio.file.Files.isRegularFile(manifest)) {
+            return null;
+        }
+        KeySetManifest m = KeySetManifest.parse(AtomicFiles.read(manifest, "key manifest"), manifest.toString());
+        if (!m.keyId().equals(keyId)) {
+            throw new UserException(manifest + " describes key " + m.keyId() + ", not " + publicKeyFile + " (key " + keyId + ")");
+        }
+        KeySetManifest.FileDigest d = m.files().get(KeySetManifest.PUBLIC_KEY);
+        if (d == null || !d.sha256().equals(KeySetManifest.sha256(pkBytes))) {
+            throw new UserException(manifest + " does not list " + publicKeyFile + "'s digest; the two do not belong together");
+        }
+        if (!m.isThreshold()) {
+            return null;
+        }
+        m.threshold().verify(keyId, manifest.toString());
+        return m.threshold();
     }
 
     // ------------------------------------------------------------------ batch encryption
@@ -364,7 +399,7 @@ public final class VaultService {
 
     public record InfoResult(Path vault, String schema, String schemaSha256, String keyId, String created, int minCohort,
                              long records, long chunks, long batches, long ciphertextBytes, long fileBytes,
-                             double bytesPerRecord, List<FieldInfo> fields, String digest) {}
+                             double bytesPerRecord, List<FieldInfo> fields, String digest, String roster) {}
 
     public InfoResult info(Path vaultFile) {
         try (VaultStore store = VaultStore.open(vaultFile)) {
@@ -379,7 +414,7 @@ public final class VaultService {
             }
             return new InfoResult(vaultFile, schema.name(), schema.digest(), store.keyId(), store.meta("created"),
                     schema.minCohort(), s.records(), s.chunks(), s.batches(), s.chunkBytes(), s.fileBytes(), perRecord,
-                    fields, store.digest());
+                    fields, store.digest(), describe(store.roster(), store.keyId()));
         }
     }
 

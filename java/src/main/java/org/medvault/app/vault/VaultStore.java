@@ -47,7 +47,8 @@ public final class VaultStore implements AutoCloseable {
     }
 
     /** Creates a new vault file; refuses to touch an existing one. */
-    public static VaultStore create(Path file, VaultSchema schema, byte[] publicKey, String keyId) {
+    public static VaultStore create(Path file, VaultSchema schema, byte[] publicKey, String keyId,
+                                    KeySetManifest.Threshold roster) {
         if (Files.exists(file)) {
             throw new UserException(file + " already exists; a vault is never overwritten");
         }
@@ -70,6 +71,9 @@ public final class VaultStore implements AutoCloseable {
                 put(c, "schema", schema.canonicalJson());
                 put(c, "schema_sha256", schema.digest());
                 put(c, "key_id", keyId);
+                if (roster != null) {
+                    put(c, "roster", KeySetManifest.rosterJson(roster));
+                }
                 put(c, "created", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
                 try (PreparedStatement p = c.prepareStatement("INSERT INTO public_key VALUES (?, ?)")) {
                     p.setString(1, keyId);
@@ -147,6 +151,27 @@ public final class VaultStore implements AutoCloseable {
 
     public String keyId() {
         return meta("key_id");
+    }
+
+    /**
+     * The custodian roster pinned when the vault was created from a threshold key set's key.json
+     * (signatures verified then and on every read), or null for a personal key's vault.
+     */
+    public KeySetManifest.Threshold roster() {
+        String json;
+        try (PreparedStatement p = db.prepareStatement("SELECT value FROM meta WHERE key = 'roster'")) {
+            try (ResultSet r = p.executeQuery()) {
+                if (!r.next()) {
+                    return null;
+                }
+                json = r.getString(1);
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+        KeySetManifest.Threshold roster = KeySetManifest.parseRoster(json, file + " (pinned roster)");
+        roster.verify(keyId(), file + " (pinned roster)");
+        return roster;
     }
 
     public byte[] publicKey() {
@@ -303,12 +328,18 @@ public final class VaultStore implements AutoCloseable {
     /** A chunk with the slots of its live records. */
     public record Chunk(long id, byte[] list, List<String> recordIds, List<Integer> slots) {}
 
-    /** Every chunk that holds live records, in id order (loaded one at a time). */
+    /**
+     * Every chunk that holds live records, loaded one at a time, in the vault's canonical order:
+     * by the chunk's digest (then id, for identical chunks). The order depends only on what the
+     * vault digest covers, never on insertion order, so every copy of a vault with one digest feeds
+     * a query the same chunks in the same order and gets byte-identical outputs.
+     */
     public void forEachChunk(java.util.function.Consumer<Chunk> consumer) {
         try {
             List<Long> ids = new ArrayList<>();
             try (Statement s = db.createStatement();
-                 ResultSet r = s.executeQuery("SELECT DISTINCT chunk_id FROM records ORDER BY chunk_id")) {
+                 ResultSet r = s.executeQuery("SELECT c.id FROM chunks c WHERE EXISTS (SELECT 1 FROM records r WHERE"
+                         + " r.chunk_id = c.id) ORDER BY c.sha256, c.id")) {
                 while (r.next()) {
                     ids.add(r.getLong(1));
                 }
@@ -362,14 +393,18 @@ public final class VaultStore implements AutoCloseable {
     }
 
     /**
-     * The vault digest: SHA-256 over the schema digest, the key id and, for every live record in id
-     * order, its id, its chunk's digest and its slot. Any change to what a query would read changes it.
+     * The vault digest: SHA-256 over the digest of the stored schema, the key id, the pinned
+     * custodian roster's digest (if any) and, for every live record in id order, its id, its
+     * chunk's digest and its slot. Any change to what a query reads or a release is checked
+     * against changes it.
      */
     public String digest() {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update("medvault-vault-digest-v1\n".getBytes(StandardCharsets.UTF_8));
-            md.update((meta("schema_sha256") + "\n" + keyId() + "\n").getBytes(StandardCharsets.UTF_8));
+            md.update("medvault-vault-digest-v2\n".getBytes(StandardCharsets.UTF_8));
+            KeySetManifest.Threshold roster = roster();
+            md.update((schema().digest() + "\n" + keyId() + "\n" + (roster == null ? "-" : roster.digest(keyId())) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
             try (Statement s = db.createStatement();
                  ResultSet r = s.executeQuery("SELECT r.id, c.sha256, r.slot FROM records r JOIN chunks c ON c.id = r.chunk_id"
                          + " ORDER BY r.id")) {

@@ -237,7 +237,47 @@ class QueryServiceTest {
         Path cut = tmp.resolve("cut.mvr");
         Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 10));
         assertThrows(org.medvault.app.UserException.class, () -> queries.info(cut));
-        assertTrue(new String(bytes, StandardCharsets.ISO_8859_1).startsWith("MEDVAULT-RESULT v1\n"));
+        assertTrue(new String(bytes, StandardCharsets.ISO_8859_1).startsWith("MEDVAULT-RESULT v2\n"));
         AtomicFiles.read(out, "result");
+    }
+
+    @Test
+    void evaluationIsCanonicalWhateverTheThreadCount() throws IOException {
+        Path v = vault("canonical", Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 7));
+        String q = "SELECT count(*), avg(bp_sys), max(age), histogram(age, 0, 100, 4) WHERE sex = 2 OR age > 50";
+        List<String> digests = new ArrayList<>();
+        for (int threads : new int[] {1, 2, 2}) {
+            Path out = tmp.resolve("canonical-" + digests.size() + ".mvr");
+            queries.run(v, keyDir, q, out, threads);
+            digests.add(queries.info(out).outputsDigest());
+        }
+        assertEquals(1, digests.stream().distinct().count(), "1, 2 and 2 threads: " + digests);
+    }
+
+    @Test
+    void noSuppressedBucketFollowsFromTheCountAndTheOthers() throws IOException {
+        String header = Files.readAllLines(EXAMPLES.resolve("patients.csv")).get(0);
+        List<String> lines = new ArrayList<>(List.of(header));
+        // k = 3. Ages 30 31 32 | 40 41 42 | 50 51 52 | 60: the filter bounds age to [30, 70), so
+        // without secondary suppression the one suppressed bucket [60, 70) = count − 3 − 3 − 3.
+        int[] ages = {30, 31, 32, 40, 41, 42, 50, 51, 52, 60};
+        for (int i = 0; i < ages.length; i++) {
+            lines.add("h" + i + "," + ages[i] + ",2,25.0,120,80,5.0,5.5,3.0,none,false,false");
+        }
+        Path v = vault("complement", lines);
+        String attack = "SELECT count(*), histogram(age, 30, 70, 4) WHERE age BETWEEN 30 AND 69";
+        List<QueryPlan.Statistic> r = encrypted(v, attack);
+        assertEquals("10", r.get(0).value());
+        assertTrue(r.get(1).buckets().stream().allMatch(QueryPlan.Bucket::suppressed),
+                "one suppressed bucket of 1 would be 10 − 9: every bucket is hidden " + r.get(1).buckets());
+        assertSame(ClearEvaluator.evaluate(schema, attack, rows(lines)), r, attack);
+        // Two suppressed buckets holding k or more together are safe to leave beside the others.
+        String safe = "SELECT count(*), histogram(age, 30, 70, 4) WHERE age BETWEEN 30 AND 69 AND age != 42";
+        List<QueryPlan.Statistic> s2 = encrypted(v, safe);
+        List<QueryPlan.Bucket> b = s2.get(1).buckets();
+        assertEquals("3", b.get(0).count());
+        assertTrue(b.get(1).suppressed() && b.get(3).suppressed(), b.toString());
+        assertEquals("3", b.get(2).count());
+        assertSame(ClearEvaluator.evaluate(schema, safe, rows(lines)), s2, safe);
     }
 }
