@@ -179,30 +179,14 @@ pub unsafe fn get<'a>(h: jlong) -> Result<&'a Ct> {
     unsafe { handle::borrow::<Ct>(h, "ciphertext") }
 }
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
-    entry(&mut env, |_| {
-        unsafe { handle::free::<Ct>(h) };
-        Ok(())
-    })
-}
+crate::native_destroy!(Java_org_medvault_fhe_Ciphertext_nativeDestroy, Ct);
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeKind<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> jint {
     entry(&mut env, |_| Ok(unsafe { get(h) }?.kind() as jint))
 }
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeKeyId<'l>(
-    mut env: EnvUnowned<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> JByteArray<'l> {
-    entry(&mut env, |env| {
-        let ct = unsafe { get(h) }?;
-        Ok(env.byte_array_from_slice(ct.tag().data())?)
-    })
-}
+crate::native_key_id!(Java_org_medvault_fhe_Ciphertext_nativeKeyId, |h| get(h)?.tag());
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_Ciphertext_nativeSerialize<'l>(

@@ -103,25 +103,9 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeGenerate<'l>(
     })
 }
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
-    entry(&mut env, |_| {
-        unsafe { handle::free::<ClientKeyBox>(h) };
-        Ok(())
-    })
-}
+crate::native_destroy!(Java_org_medvault_fhe_ClientKey_nativeDestroy, ClientKeyBox);
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeKeyId<'l>(
-    mut env: EnvUnowned<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> JByteArray<'l> {
-    entry(&mut env, |env| {
-        let k = unsafe { get(h) }?;
-        Ok(env.byte_array_from_slice(k.key.tag().data())?)
-    })
-}
+crate::native_key_id!(Java_org_medvault_fhe_ClientKey_nativeKeyId, |h| get(h)?.key.tag());
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeFeatures<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> jint {

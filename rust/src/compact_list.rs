@@ -70,22 +70,9 @@ pub fn deserialize(bytes: &[u8]) -> Result<CompactCiphertextList> {
     Ok(list)
 }
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_CompactCiphertextList_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
-    entry(&mut env, |_| {
-        unsafe { handle::free::<CompactCiphertextList>(h) };
-        Ok(())
-    })
-}
+crate::native_destroy!(Java_org_medvault_fhe_CompactCiphertextList_nativeDestroy, CompactCiphertextList);
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_CompactCiphertextList_nativeKeyId<'l>(
-    mut env: EnvUnowned<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> JByteArray<'l> {
-    entry(&mut env, |env| Ok(env.byte_array_from_slice(unsafe { get(h) }?.tag().data())?))
-}
+crate::native_key_id!(Java_org_medvault_fhe_CompactCiphertextList_nativeKeyId, |h| get(h)?.tag());
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_CompactCiphertextList_nativeKinds<'l>(

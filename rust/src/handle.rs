@@ -6,6 +6,41 @@ use jni::sys::jlong;
 
 use crate::error::{Error, Result};
 
+/// The `nativeDestroy` export of a Java class whose handle boxes a `$t`: frees it (Java calls it
+/// exactly once, see NativeObject.java).
+#[macro_export]
+macro_rules! native_destroy {
+    ($name:ident, $t:ty) => {
+        #[unsafe(no_mangle)]
+        pub extern "system" fn $name<'l>(mut env: jni::EnvUnowned<'l>, _c: jni::objects::JClass<'l>, h: jni::sys::jlong) {
+            $crate::error::entry(&mut env, |_| {
+                unsafe { $crate::handle::free::<$t>(h) };
+                Ok(())
+            })
+        }
+    };
+}
+
+/// The `nativeKeyId` export of a Java class: the key id (tfhe-rs tag bytes) of the object behind
+/// handle `$h`, given as an expression that may use `?` (`native_key_id!(Name, |h| get(h)?.tag())`).
+#[macro_export]
+macro_rules! native_key_id {
+    ($name:ident, |$h:ident| $tag:expr) => {
+        #[unsafe(no_mangle)]
+        pub extern "system" fn $name<'l>(
+            mut env: jni::EnvUnowned<'l>,
+            _c: jni::objects::JClass<'l>,
+            $h: jni::sys::jlong,
+        ) -> jni::objects::JByteArray<'l> {
+            $crate::error::entry(&mut env, |env| {
+                #[allow(unused_unsafe)]
+                let tag: &tfhe::Tag = unsafe { $tag };
+                Ok(env.byte_array_from_slice(tag.data())?)
+            })
+        }
+    };
+}
+
 pub fn into_handle<T>(value: T) -> jlong {
     Box::into_raw(Box::new(value)) as jlong
 }

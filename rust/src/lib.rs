@@ -11,6 +11,7 @@ pub mod handle;
 pub mod params;
 pub mod public_key;
 pub mod query;
+pub mod release;
 pub mod runtime;
 pub mod server_key;
 pub mod threshold;

@@ -53,22 +53,9 @@ pub fn encrypt_list(pk: &CompactPublicKey, kinds: &[Kind], values: &[u64]) -> Re
     Ok(b.build())
 }
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_CompactPublicKey_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
-    entry(&mut env, |_| {
-        unsafe { handle::free::<CompactPublicKey>(h) };
-        Ok(())
-    })
-}
+crate::native_destroy!(Java_org_medvault_fhe_CompactPublicKey_nativeDestroy, CompactPublicKey);
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_CompactPublicKey_nativeKeyId<'l>(
-    mut env: EnvUnowned<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> JByteArray<'l> {
-    entry(&mut env, |env| Ok(env.byte_array_from_slice(unsafe { get(h) }?.tag().data())?))
-}
+crate::native_key_id!(Java_org_medvault_fhe_CompactPublicKey_nativeKeyId, |h| get(h)?.tag());
 
 /// The hash of the key's own contents (tag excluded): equals the key id for the public key made
 /// at key generation, so a key set's files can be checked against each other.

@@ -414,7 +414,7 @@ impl Executor {
     /// Noise-squashes `outputs` (one task each) and serializes them: the squashed forms custodians
     /// decrypt. Canonical like the evaluation: the same outputs give the same bytes.
     pub fn squash(&self, sk: &ServerKey, outputs: &[&Ct]) -> Result<Vec<Vec<u8>>> {
-        self.workers.map(sk, outputs.len(), |i| crate::threshold::squash_to_bytes(outputs[i]))
+        self.workers.map(sk, outputs.len(), |i| crate::release::squash_to_bytes(outputs[i]))
     }
 }
 
@@ -702,13 +702,7 @@ pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeCreate<'l>(
     })
 }
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
-    entry(&mut env, |_| {
-        unsafe { handle::free::<Shared>(h) };
-        Ok(())
-    })
-}
+crate::native_destroy!(Java_org_medvault_fhe_QueryExecutor_nativeDestroy, Shared);
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeFeed<'l>(

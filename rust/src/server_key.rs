@@ -66,22 +66,9 @@ where
 
 // ---- CompressedServerKey.java ----
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
-    entry(&mut env, |_| {
-        unsafe { handle::free::<CompressedServerKeyBox>(h) };
-        Ok(())
-    })
-}
+crate::native_destroy!(Java_org_medvault_fhe_CompressedServerKey_nativeDestroy, CompressedServerKeyBox);
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeKeyId<'l>(
-    mut env: EnvUnowned<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> JByteArray<'l> {
-    entry(&mut env, |env| Ok(env.byte_array_from_slice(unsafe { get_compressed(h) }?.key.tag().data())?))
-}
+crate::native_key_id!(Java_org_medvault_fhe_CompressedServerKey_nativeKeyId, |h| get_compressed(h)?.key.tag());
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeFeatures<'l>(
@@ -154,22 +141,9 @@ pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeDecompres
 
 // ---- ServerKey.java: lifecycle ----
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_ServerKey_nativeDestroy<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) {
-    entry(&mut env, |_| {
-        unsafe { handle::free::<ServerKeyBox>(h) };
-        Ok(())
-    })
-}
+crate::native_destroy!(Java_org_medvault_fhe_ServerKey_nativeDestroy, ServerKeyBox);
 
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_org_medvault_fhe_ServerKey_nativeKeyId<'l>(
-    mut env: EnvUnowned<'l>,
-    _c: JClass<'l>,
-    h: jlong,
-) -> JByteArray<'l> {
-    entry(&mut env, |env| Ok(env.byte_array_from_slice(unsafe { get(h) }?.key.tag().data())?))
-}
+crate::native_key_id!(Java_org_medvault_fhe_ServerKey_nativeKeyId, |h| get(h)?.key.tag());
 
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_ServerKey_nativeFeatures<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> jint {

@@ -4,7 +4,7 @@
 
 use medvault_native::params::{self, Features};
 use medvault_native::query::{Executor, Plan};
-use medvault_native::threshold;
+use medvault_native::release as threshold;
 use tfhe::prelude::*;
 use tfhe::{ClientKey, CompactCiphertextList, CompactPublicKey};
 

@@ -1,7 +1,7 @@
 //! The threshold scheme's math, on synthetic LWE ciphertexts with the real dimensions (a 4096-
 //! coefficient binary key, 128-bit modulus, Δ = 2^123, ciphertext noise up to 2^70).
 
-use medvault_native::threshold::{self, Block, Share};
+use medvault_native::release::{self as threshold, Block, Share};
 
 /// A small deterministic generator (xorshift) for tests; production dealing uses the OS CSPRNG.
 struct Rng(u64);

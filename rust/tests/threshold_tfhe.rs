@@ -2,7 +2,7 @@
 //! homomorphic computation, squash, deal the real 128-bit key, t partials, combine.
 
 use medvault_native::params::Features;
-use medvault_native::threshold::{self, Block};
+use medvault_native::release::{self as threshold, Block};
 use tfhe::prelude::*;
 use tfhe::{ClientKey, FheUint16, FheUint8};
 

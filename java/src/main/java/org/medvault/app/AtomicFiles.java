@@ -14,6 +14,8 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
+import org.medvault.common.UserException;
+
 /**
  * Writes that never leave a half-written file: write a temporary file in the same directory, fsync
  * it, rename it over the target, fsync the directory. Secret files are created with mode 0600

@@ -3,6 +3,8 @@ package org.medvault.app;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
+import org.medvault.common.UserException;
+
 /**
  * The layout MedVault's own files share: a magic line, one JSON header line, then binary content.
  * This splits such a file, naming it in every error.

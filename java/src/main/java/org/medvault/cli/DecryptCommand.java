@@ -5,9 +5,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
-import org.medvault.app.UserException;
-import org.medvault.app.query.QueryService;
-import org.medvault.app.query.ReleaseService;
+import org.medvault.app.release.QueryService;
+import org.medvault.app.release.ReleaseService;
+import org.medvault.common.UserException;
 import org.medvault.query.QueryPlan;
 
 import picocli.CommandLine.Command;

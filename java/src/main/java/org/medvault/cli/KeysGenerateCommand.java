@@ -6,9 +6,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-import org.medvault.app.UserException;
-
 import org.medvault.app.keys.KeyManager;
+import org.medvault.common.UserException;
 import org.medvault.fhe.FheConfig;
 
 import picocli.CommandLine.Command;
@@ -122,7 +121,8 @@ final class KeysGenerateCommand extends BaseCommand {
         }
         print(r);
         out().printf("Release needs %d of the %d custodians. Hand custodian-<i>.share to custodian i (then delete it here);%n"
-                + "server.key goes to analysts, public.key to whoever encrypts records, key.json to everyone.%n",
+                + "server.key goes to analysts and custodians (they re-derive results before releasing),%n"
+                + "public.key and key.json to whoever creates the vault (it pins the custodian roster), key.json to everyone.%n",
                 threshold, custodians);
         out().flush();
         return MedVault.EXIT_OK;

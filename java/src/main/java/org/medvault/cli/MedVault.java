@@ -4,13 +4,13 @@ import java.io.Console;
 import java.io.PrintWriter;
 import java.util.Map;
 
-import org.medvault.app.UserException;
+import org.medvault.common.UserException;
 import org.medvault.fhe.MedVaultException;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine;
 
 /** The {@code medvault} command: all wiring lives in {@link #commandLine}, which tests call too. */
 @Command(name = "medvault",

@@ -12,7 +12,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 import org.medvault.app.AtomicFiles;
-import org.medvault.app.UserException;
+import org.medvault.common.UserException;
 
 /**
  * Where a passphrase comes from, in this order: a file given on the command line (its first line),

@@ -3,7 +3,7 @@ package org.medvault.cli;
 import java.nio.file.Path;
 import java.util.Locale;
 
-import org.medvault.app.query.QueryService;
+import org.medvault.app.release.QueryService;
 import org.medvault.query.QueryException;
 import org.medvault.query.QueryPlan;
 
@@ -64,7 +64,7 @@ final class QueryCommand extends BaseCommand {
             return MedVault.EXIT_OK;
         }
         if (serverKey == null || out == null) {
-            throw org.medvault.app.UserException.usage("a query needs --server-key and --out (or --explain)");
+            throw org.medvault.common.UserException.usage("a query needs --server-key and --out (or --explain)");
         }
         // Ctrl-C (or SIGTERM) stops the JVM mid-query: the result is written atomically at the end,
         // so nothing half-written exists; say so instead of vanishing silently.

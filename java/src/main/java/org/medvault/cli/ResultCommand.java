@@ -2,12 +2,12 @@ package org.medvault.cli;
 
 import java.nio.file.Path;
 
-import org.medvault.app.query.QueryService;
+import org.medvault.app.release.QueryService;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /** {@code medvault result info R}: what an encrypted result holds, without decrypting it. */
 @Command(name = "result", mixinStandardHelpOptions = true, description = "Inspect encrypted query results.",

@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Runs a query plan (JSON from {@code org.medvault.query.QueryPlan#nativePlan}) over encrypted
+ * Runs a query plan (the planner's JSON, see QueryPlan.nativePlan in the query layer) over encrypted
  * records, one vault chunk (a compact list of several records) per {@link #feed} call, then returns
  * the encrypted outputs from {@link #finish}. The plan runs in Rust, records in parallel.
  *

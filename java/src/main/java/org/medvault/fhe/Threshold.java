@@ -61,7 +61,14 @@ public final class Threshold {
         return nativeCombine(squashed.toArray(new byte[0][]), bits, partials.toArray(new byte[0][]));
     }
 
+    /** The squashed block count of each ciphertext a native partial covers (CORRUPT_DATA if it is none). */
+    public static List<Integer> partialBlocks(byte[] partial) {
+        return java.util.Arrays.stream(nativePartialBlocks(partial)).boxed().toList();
+    }
+
     private static native void nativeCheck(int n, int t);
+
+    private static native int[] nativePartialBlocks(byte[] partial);
 
     private static native int[] nativeShareInfo(byte[] share);
 

@@ -6,8 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import org.medvault.app.vault.FieldSpec;
-import org.medvault.app.vault.VaultSchema;
+import org.medvault.schema.FieldSpec;
+import org.medvault.schema.VaultSchema;
 
 /**
  * The reference: evaluates a query on clear records, in the fields' own units (decimals as

@@ -7,9 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.medvault.app.vault.FieldSpec;
-import org.medvault.app.vault.VaultSchema;
 import org.medvault.fhe.FheType;
+import org.medvault.schema.FieldSpec;
+import org.medvault.schema.VaultSchema;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -6,9 +6,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-import org.medvault.app.vault.FieldSpec;
-import org.medvault.app.vault.VaultSchema;
 import org.medvault.fhe.FheType;
+import org.medvault.schema.FieldSpec;
+import org.medvault.schema.VaultSchema;
 
 /** Checks a parsed query against a schema and binds it into a {@link QueryPlan}. */
 public final class QueryPlanner {

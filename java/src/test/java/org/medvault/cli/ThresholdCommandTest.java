@@ -17,16 +17,16 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.medvault.app.keys.CustodianShare;
 import org.medvault.app.keys.KeySetManifest;
-import org.medvault.app.query.ResultFile;
+import org.medvault.app.release.ResultFile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole threshold journey through the CLI on real keys — a 3-of-5 ceremony, a vault that pins

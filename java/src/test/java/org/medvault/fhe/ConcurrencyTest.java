@@ -73,4 +73,41 @@ class ConcurrencyTest {
             pool.shutdownNow();
         }
     }
+
+    @Test
+    void threadsFeedingOneExecutorTakeTurns() throws Exception {
+        // One chunk of 4 records (a FheUint8 each); a count and a sum WHERE x >= 10. Two threads feed
+        // the same executor the same chunk at once, twice each: the executor serialises them, and the
+        // outputs are those of four sequential feeds (16 records).
+        String plan = "{\"layout\":[1],\"predicate\":{\"op\":\"cmp\",\"cmp\":\"ge\",\"slot\":0,\"c\":10},"
+                + "\"outputs\":[{\"kind\":\"count\",\"bits\":8},{\"kind\":\"sum\",\"slot\":0,\"bits\":16}],\"min_cohort\":1}";
+        byte[] chunk;
+        try (CompactCiphertextList list = TestKeys.publicKey().listBuilder().push(FheType.UINT8, 5).push(FheType.UINT8, 10)
+                .push(FheType.UINT8, 20).push(FheType.UINT8, 40).build()) {
+            chunk = list.serialize();
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (QueryExecutor ex = new QueryExecutor(plan)) {
+            List<Future<?>> feeds = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                feeds.add(pool.submit(() -> {
+                    ex.feed(sk, chunk, new int[] {0, 1, 2, 3});
+                    ex.feed(sk, chunk, new int[] {0, 1, 2, 3});
+                }));
+            }
+            for (Future<?> f : feeds) {
+                f.get();
+            }
+            assertEquals(16, ex.records());
+            List<Ciphertext> outs = ex.finish(sk);
+            try {
+                assertEquals(12, ck.decryptValue(outs.get(0)), "count");
+                assertEquals(280, ck.decryptValue(outs.get(1)), "sum");
+            } finally {
+                outs.forEach(Ciphertext::close);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }

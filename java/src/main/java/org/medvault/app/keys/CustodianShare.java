@@ -13,7 +13,7 @@ import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
 import java.util.Base64;
 
-import org.medvault.app.UserException;
+import org.medvault.common.UserException;
 
 /**
  * What one custodian holds, sealed under their passphrase in {@code custodian-<i>.share}: their

@@ -17,8 +17,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 import org.medvault.app.AtomicFiles;
-import org.medvault.app.UserException;
 import org.medvault.app.Version;
+import org.medvault.common.Digests;
+import org.medvault.common.UserException;
 import org.medvault.fhe.Ciphertext;
 import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompactCiphertextList;
@@ -183,7 +184,7 @@ public final class KeyManager {
         });
         byte[] manifestBytes = manifest.toBytes();
         AtomicFiles.write(dir.resolve(KeySetManifest.FILE_NAME), manifestBytes, false);
-        files.add(new FileInfo(KeySetManifest.FILE_NAME, manifestBytes.length, KeySetManifest.sha256(manifestBytes), false));
+        files.add(new FileInfo(KeySetManifest.FILE_NAME, manifestBytes.length, Digests.sha256(manifestBytes), false));
         return new GenerateResult(dir, keyId, FheConfig.PARAMETER_SET, manifest.features(), files,
                 (System.nanoTime() - start) / 1e9, replaced, threshold);
     }
@@ -367,7 +368,7 @@ public final class KeyManager {
             if (expected == null) {
                 checks.add(new Check(f + " digest", false, "not listed in key.json"));
             } else {
-                String actual = KeySetManifest.sha256(data);
+                String actual = Digests.sha256(data);
                 boolean ok = actual.equals(expected.sha256()) && data.length == expected.bytes();
                 checks.add(new Check(f + " digest", ok, ok ? "sha256 " + actual.substring(0, 16) + "…"
                         : "sha256 " + actual + " (" + data.length + " B) != key.json " + expected.sha256() + " ("

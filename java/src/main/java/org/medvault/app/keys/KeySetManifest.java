@@ -2,13 +2,11 @@ package org.medvault.app.keys;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import org.medvault.app.UserException;
+import org.medvault.common.Digests;
+import org.medvault.common.UserException;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -67,7 +65,7 @@ public record KeySetManifest(
 
         /** SHA-256 (hex) of the roster statement: what shares, vaults, results and partials name. */
         public String digest(String keyId) {
-            return sha256(statement(keyId, custodians, threshold, members));
+            return Digests.sha256(statement(keyId, custodians, threshold, members));
         }
 
         /** The roster with every member's signature of the statement ({@code signer.apply(index)}). */
@@ -122,7 +120,7 @@ public record KeySetManifest(
 
     public record FileDigest(long bytes, String sha256) {
         public static FileDigest of(byte[] data) {
-            return new FileDigest(data.length, KeySetManifest.sha256(data));
+            return new FileDigest(data.length, Digests.sha256(data));
         }
     }
 
@@ -180,14 +178,6 @@ public record KeySetManifest(
             throw new UserException(name + ": malformed custodian roster");
         }
         return t;
-    }
-
-    public static String sha256(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static String firstLine(String s) {

@@ -3,7 +3,7 @@ package org.medvault.app.vault;
 import java.nio.file.Path;
 import java.util.Locale;
 
-import org.medvault.app.UserException;
+import org.medvault.common.UserException;
 
 /** The import formats, and how to pick one from a file name. */
 public enum InputFormat {

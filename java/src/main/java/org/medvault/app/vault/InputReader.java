@@ -15,7 +15,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 import org.medvault.app.AtomicFiles;
-import org.medvault.app.UserException;
+import org.medvault.common.UserException;
+import org.medvault.schema.FieldSpec;
+import org.medvault.schema.VaultSchema;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.medvault.fhe.FheType;
+import org.medvault.schema.FieldSpec;
+import org.medvault.schema.VaultSchema;
 
 /** Turns an input row into the unsigned values to encrypt, in the schema's record layout. */
 public final class RecordCodec {

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.util.Arrays;
 
 import org.medvault.app.HeaderedFile;
-import org.medvault.app.UserException;
+import org.medvault.common.UserException;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 

@@ -15,8 +15,9 @@ import java.util.concurrent.Future;
 
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
-import org.medvault.app.UserException;
 import org.medvault.app.keys.KeySetManifest;
+import org.medvault.common.Digests;
+import org.medvault.common.UserException;
 import org.medvault.fhe.Ciphertext;
 import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompactCiphertextList;
@@ -24,6 +25,8 @@ import org.medvault.fhe.CompactPublicKey;
 import org.medvault.fhe.FheRuntime;
 import org.medvault.fhe.FheType;
 import org.medvault.fhe.MedVaultException;
+import org.medvault.schema.FieldSpec;
+import org.medvault.schema.VaultSchema;
 
 /**
  * Vault use cases: create a vault, encrypt batches into it with the public key only, add and
@@ -83,7 +86,7 @@ public final class VaultService {
             throw new UserException(manifest + " describes key " + m.keyId() + ", not " + publicKeyFile + " (key " + keyId + ")");
         }
         KeySetManifest.FileDigest d = m.files().get(KeySetManifest.PUBLIC_KEY);
-        if (d == null || !d.sha256().equals(KeySetManifest.sha256(pkBytes))) {
+        if (d == null || !d.sha256().equals(Digests.sha256(pkBytes))) {
             throw new UserException(manifest + " does not list " + publicKeyFile + "'s digest; the two do not belong together");
         }
         if (!m.isThreshold()) {

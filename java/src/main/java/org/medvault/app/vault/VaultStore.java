@@ -4,7 +4,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -17,8 +16,10 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
-import org.medvault.app.UserException;
 import org.medvault.app.keys.KeySetManifest;
+import org.medvault.common.Digests;
+import org.medvault.common.UserException;
+import org.medvault.schema.VaultSchema;
 
 /**
  * The embedded store: one SQLite file holding the schema, the vault's public key and key id, the
@@ -210,7 +211,7 @@ public final class VaultStore implements AutoCloseable {
                 Statement.RETURN_GENERATED_KEYS)) {
             p.setLong(1, batch);
             p.setInt(2, records);
-            p.setString(3, KeySetManifest.sha256(list));
+            p.setString(3, Digests.sha256(list));
             p.setBytes(4, list);
             p.executeUpdate();
             try (ResultSet k = p.getGeneratedKeys()) {
@@ -373,7 +374,7 @@ public final class VaultStore implements AutoCloseable {
             try (ResultSet r = p.executeQuery()) {
                 r.next();
                 list = r.getBytes(1);
-                if (!KeySetManifest.sha256(list).equals(r.getString(2))) {
+                if (!Digests.sha256(list).equals(r.getString(2))) {
                     throw new UserException(file + ": chunk " + id + " is corrupt (its digest does not match)");
                 }
             }
@@ -400,7 +401,7 @@ public final class VaultStore implements AutoCloseable {
      */
     public String digest() {
         try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            MessageDigest md = Digests.newSha256();
             md.update("medvault-vault-digest-v2\n".getBytes(StandardCharsets.UTF_8));
             KeySetManifest.Threshold roster = roster();
             md.update((schema().digest() + "\n" + keyId() + "\n" + (roster == null ? "-" : roster.digest(keyId())) + "\n")
@@ -415,8 +416,6 @@ public final class VaultStore implements AutoCloseable {
             return HexFormat.of().formatHex(md.digest());
         } catch (SQLException e) {
             throw failure("read", e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

@@ -8,8 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 
+import org.medvault.common.UserException;
+
 import org.junit.jupiter.api.Test;
-import org.medvault.app.UserException;
 
 class SecretKeyFileTest {
     private static final byte[] SECRET = "the secret key bytes, 0123456789".getBytes(StandardCharsets.UTF_8);

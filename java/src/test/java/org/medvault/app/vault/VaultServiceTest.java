@@ -13,19 +13,20 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import org.medvault.app.AtomicFiles;
+import org.medvault.app.Progress;
+import org.medvault.common.UserException;
+import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompactPublicKey;
+import org.medvault.fhe.FheConfig;
+import org.medvault.schema.VaultSchema;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.medvault.app.AtomicFiles;
-import org.medvault.app.Progress;
-import org.medvault.app.UserException;
-import org.medvault.fhe.ClientKey;
-import org.medvault.fhe.CompactPublicKey;
-import org.medvault.fhe.FheConfig;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /** The vault on the example schema and data, with a real key (no server key needed to add data). */
 class VaultServiceTest {

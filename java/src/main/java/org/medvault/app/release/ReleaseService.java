@@ -1,4 +1,4 @@
-package org.medvault.app.query;
+package org.medvault.app.release;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,18 +11,18 @@ import java.util.TreeSet;
 
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
-import org.medvault.app.UserException;
 import org.medvault.app.keys.CustodianShare;
 import org.medvault.app.keys.KeySetManifest;
 import org.medvault.app.keys.SecretKeyFile;
-import org.medvault.app.vault.VaultSchema;
 import org.medvault.app.vault.VaultStore;
+import org.medvault.common.UserException;
 import org.medvault.fhe.FheType;
 import org.medvault.fhe.MedVaultException;
 import org.medvault.fhe.ServerKey;
 import org.medvault.fhe.Threshold;
 import org.medvault.query.QueryPlan;
 import org.medvault.query.QueryPlanner;
+import org.medvault.schema.VaultSchema;
 
 /**
  * Threshold release of a query result, safe against the analyst who asks for it.
@@ -168,7 +168,7 @@ public final class ReleaseService {
                 } catch (MedVaultException e) {
                     throw new UserException(resultFile + ": " + e.getMessage());
                 }
-                List<Integer> blocks = PartialFile.blockCounts(nativePartial);
+                List<Integer> blocks = Threshold.partialBlocks(nativePartial);
                 Path target = out != null ? out
                         : resultFile.toAbsolutePath().resolveSibling(resultFile.getFileName() + ".partial-" + me + ".mvp");
                 PartialFile.Header ph = new PartialFile.Header(h.keyId(), derived, vaultDigest, schema.digest(), h.query(),

@@ -1,4 +1,4 @@
-package org.medvault.app;
+package org.medvault.common;
 
 /**
  * A failure the user can act on (a wrong passphrase, a missing file, existing keys), with a message

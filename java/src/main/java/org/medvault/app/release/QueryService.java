@@ -1,4 +1,4 @@
-package org.medvault.app.query;
+package org.medvault.app.release;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,11 +10,10 @@ import java.util.List;
 
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
-import org.medvault.app.UserException;
 import org.medvault.app.keys.KeySetManifest;
 import org.medvault.app.keys.SecretKeyFile;
-import org.medvault.app.vault.VaultSchema;
 import org.medvault.app.vault.VaultStore;
+import org.medvault.common.UserException;
 import org.medvault.fhe.Ciphertext;
 import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompressedServerKey;
@@ -25,6 +24,7 @@ import org.medvault.fhe.QueryExecutor;
 import org.medvault.fhe.ServerKey;
 import org.medvault.query.QueryPlan;
 import org.medvault.query.QueryPlanner;
+import org.medvault.schema.VaultSchema;
 
 /** Encrypted queries: plan against the vault's schema, run over every chunk, write a result file. */
 public final class QueryService {

@@ -1,4 +1,4 @@
-package org.medvault.examples;
+package org.medvault.bench;
 
 import java.util.Locale;
 

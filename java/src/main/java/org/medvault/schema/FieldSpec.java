@@ -1,4 +1,4 @@
-package org.medvault.app.vault;
+package org.medvault.schema;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;

@@ -1,4 +1,4 @@
-package org.medvault.app.query;
+package org.medvault.app.release;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -16,15 +16,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
 import org.medvault.app.keys.SecretKeyFile;
 import org.medvault.app.vault.InputFormat;
-import org.medvault.app.vault.VaultSchema;
 import org.medvault.app.vault.VaultService;
 import org.medvault.fhe.ClientKey;
 import org.medvault.fhe.CompactPublicKey;
@@ -33,6 +28,12 @@ import org.medvault.fhe.FheConfig;
 import org.medvault.query.ClearEvaluator;
 import org.medvault.query.QueryException;
 import org.medvault.query.QueryPlan;
+import org.medvault.schema.VaultSchema;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Encrypted queries against the clear reference evaluator, on a small real vault: generated
@@ -236,7 +237,7 @@ class QueryServiceTest {
         byte[] bytes = Files.readAllBytes(out);
         Path cut = tmp.resolve("cut.mvr");
         Files.write(cut, java.util.Arrays.copyOf(bytes, bytes.length - 10));
-        assertThrows(org.medvault.app.UserException.class, () -> queries.info(cut));
+        assertThrows(org.medvault.common.UserException.class, () -> queries.info(cut));
         assertTrue(new String(bytes, StandardCharsets.ISO_8859_1).startsWith("MEDVAULT-RESULT v2\n"));
         AtomicFiles.read(out, "result");
     }
@@ -252,6 +253,29 @@ class QueryServiceTest {
             digests.add(queries.info(out).outputsDigest());
         }
         assertEquals(1, digests.stream().distinct().count(), "1, 2 and 2 threads: " + digests);
+    }
+
+    /**
+     * Custodians re-derive results in their own process: the bytes must not depend on anything a
+     * process chooses at run time (tfhe-rs used to time FFT algorithms at start-up and keep the
+     * fastest, whose rounding differs). The CLI in a fresh JVM, on one thread, against this one.
+     */
+    @Test
+    void evaluationIsCanonicalAcrossProcesses() throws Exception {
+        Path v = vault("processes", Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 5));
+        String q = "SELECT count(*), avg(bp_sys), max(age) WHERE age > 30";
+        Path here = tmp.resolve("here.mvr");
+        queries.run(v, keyDir, q, here);
+        Path there = tmp.resolve("there.mvr");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), "org.medvault.cli.MedVault", "query", "--vault", v.toString(),
+                "--server-key", keyDir.resolve("server.key").toString(), q, "--out", there.toString(), "-q");
+        pb.environment().put("MEDVAULT_THREADS", "1");
+        Process p = pb.redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), output);
+        assertEquals(queries.info(here).outputsDigest(), queries.info(there).outputsDigest(),
+                "the same query in another process gives other ciphertexts");
     }
 
     @Test

@@ -1,4 +1,4 @@
-package org.medvault.app.query;
+package org.medvault.app.release;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -7,8 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 import org.medvault.app.HeaderedFile;
-import org.medvault.app.UserException;
 import org.medvault.app.keys.KeySetManifest;
+import org.medvault.common.Digests;
+import org.medvault.common.UserException;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -44,7 +45,7 @@ public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squas
 
     /** SHA-256 (hex) of a result file's bytes. */
     public static String digest(byte[] file) {
-        return KeySetManifest.sha256(file);
+        return Digests.sha256(file);
     }
 
     /**
@@ -53,22 +54,18 @@ public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squas
      * custodian derives, compares and signs.
      */
     public static String outputsDigest(String keyId, List<String> types, List<byte[]> outputs, List<byte[]> squashed) {
-        try {
-            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-            md.update(("medvault-outputs/1\n" + keyId + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            for (int i = 0; i < outputs.size(); i++) {
-                md.update((types.get(i) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                md.update(ByteBuffer.allocate(8).putLong(outputs.get(i).length).array());
-                md.update(outputs.get(i));
-            }
-            for (byte[] q : squashed) {
-                md.update(ByteBuffer.allocate(8).putLong(q.length).array());
-                md.update(q);
-            }
-            return java.util.HexFormat.of().formatHex(md.digest());
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        java.security.MessageDigest md = Digests.newSha256();
+        md.update(("medvault-outputs/1\n" + keyId + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (int i = 0; i < outputs.size(); i++) {
+            md.update((types.get(i) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            md.update(ByteBuffer.allocate(8).putLong(outputs.get(i).length).array());
+            md.update(outputs.get(i));
         }
+        for (byte[] q : squashed) {
+            md.update(ByteBuffer.allocate(8).putLong(q.length).array());
+            md.update(q);
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
     }
 
     public byte[] toBytes() {

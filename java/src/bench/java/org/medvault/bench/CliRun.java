@@ -1,4 +1,4 @@
-package org.medvault.examples;
+package org.medvault.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package org.medvault.examples;
+package org.medvault.bench;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import org.medvault.app.Progress;
-import org.medvault.app.query.QueryService;
+import org.medvault.app.release.QueryService;
 import org.medvault.app.vault.InputFormat;
 import org.medvault.app.vault.VaultService;
 import org.medvault.app.vault.VaultStore;
@@ -244,7 +244,7 @@ public final class Bench {
                 f("%.2f = linear on %d cores", 1.0 / cores, cores));
         // In-process: a custodian's partial re-derives the result (server key, query, squash) before
         // unsealing the share and decrypting its own derivation.
-        org.medvault.app.query.ReleaseService release = new org.medvault.app.query.ReleaseService();
+        org.medvault.app.release.ReleaseService release = new org.medvault.app.release.ReleaseService();
         List<String> partials = new ArrayList<>();
         double partialSeconds = 0;
         for (int i : new int[] {1, 3, 4}) {
@@ -256,7 +256,7 @@ public final class Bench {
             partialSeconds += (System.nanoTime() - t) / 1e9;
             partials.add(out.toString());
         }
-        org.medvault.app.query.PartialFile p1 = org.medvault.app.query.PartialFile.parse(
+        org.medvault.app.release.PartialFile p1 = org.medvault.app.release.PartialFile.parse(
                 Files.readAllBytes(Path.of(partials.get(0))), partials.get(0));
         int blocks = p1.header().blocks().stream().mapToInt(Integer::intValue).sum();
         double squash = q2.get("squashSeconds").asDouble();
@@ -271,13 +271,13 @@ public final class Bench {
         add("release: unsealing the share (Argon2id)", f("%.3f s", unseal), "one custodian's partial (re-derives)",
                 f("%.3f s", partialSeconds / 3), unseal / (partialSeconds / 3), "share of the partial's time");
         long c = System.nanoTime();
-        org.medvault.app.query.QueryService.Released released = release.combine(result,
+        org.medvault.app.release.QueryService.Released released = release.combine(result,
                 partials.stream().map(Path::of).toList(), tv, null);
         double combine = (System.nanoTime() - c) / 1e9;
         long l = System.nanoTime();
         byte[] resultBytes = Files.readAllBytes(result); // read once, as combine does
-        org.medvault.app.query.ResultFile.digest(resultBytes);
-        org.medvault.app.query.ResultFile.parse(resultBytes, result.toString());
+        org.medvault.app.release.ResultFile.digest(resultBytes);
+        org.medvault.app.release.ResultFile.parse(resultBytes, result.toString());
         double load = (System.nanoTime() - l) / 1e9;
         add("release: combine 3 partials", f("%.3f s", combine), "reading + hashing the result", f("%.3f s", load), combine / load,
                 released.statistics().get(0).suppressed() ? "count suppressed: cohort < k"

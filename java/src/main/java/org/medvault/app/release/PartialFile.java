@@ -1,14 +1,12 @@
-package org.medvault.app.query;
+package org.medvault.app.release;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 import org.medvault.app.HeaderedFile;
-import org.medvault.app.UserException;
+import org.medvault.common.UserException;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -73,22 +71,5 @@ public record PartialFile(Header header, byte[] partial, byte[] signed, byte[] s
         byte[] sig = new byte[SIGNATURE_BYTES];
         b.get(sig);
         return new PartialFile(h, partial, Arrays.copyOf(bytes, bytes.length - SIGNATURE_BYTES), sig);
-    }
-
-    /**
-     * Block counts per output read from a native partial: magic (8), index, n, t (3), signer mask
-     * (2), context length (4, LE) and context, then per output a block count (4, LE) and 16 bytes each.
-     */
-    static List<Integer> blockCounts(byte[] nativePartial) {
-        ByteBuffer b = ByteBuffer.wrap(nativePartial).order(ByteOrder.LITTLE_ENDIAN);
-        b.position(13);
-        b.position(b.position() + 4 + b.getInt());
-        List<Integer> out = new ArrayList<>();
-        while (b.hasRemaining()) {
-            int n = b.getInt();
-            out.add(n);
-            b.position(b.position() + 16 * n);
-        }
-        return out;
     }
 }

@@ -1,4 +1,4 @@
-package org.medvault.app.vault;
+package org.medvault.schema;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -9,8 +9,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
 
-import org.medvault.app.UserException;
-import org.medvault.app.keys.KeySetManifest;
+import org.medvault.common.Digests;
+import org.medvault.common.UserException;
 import org.medvault.fhe.FheType;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -79,7 +79,7 @@ public final class VaultSchema {
     }
 
     public String digest() {
-        return KeySetManifest.sha256(canonical.getBytes(StandardCharsets.UTF_8));
+        return Digests.sha256(canonical.getBytes(StandardCharsets.UTF_8));
     }
 
     /** Encrypted values per record: each field, and x² after each numeric field. */
