@@ -283,10 +283,11 @@ public final class Bench {
                 released.statistics().get(0).suppressed() ? "count suppressed: cohort < k"
                         : "released count " + released.statistics().get(0).value());
         runs.put("decrypt partial", CliRun.run(jar, Map.of("MEDVAULT_PASSPHRASE", "bench custodian 1"), "decrypt", "partial",
-                "--share", tkeys.resolve("custodian-1.share").toString(), "--result", result.toString(), "--signers", "1,3,4",
+                "--share", tkeys.resolve("custodian-1.share").toString(), "--result", result.toString(), "--vault", tv.toString(),
+                "--server-key", tkeys.resolve("server.key").toString(), "--signers", "1,3,4",
                 "--out", work.resolve("cli-p1.mvp").toString(), "-q"));
         runs.put("decrypt combine", CliRun.run(jar, Map.of(), "decrypt", "combine", "--result", result.toString(),
-                partials.get(0), partials.get(1), partials.get(2)));
+                "--vault", tv.toString(), partials.get(0), partials.get(1), partials.get(2)));
 
         Map<String, Object> memory = new LinkedHashMap<>();
         memory.put("floorKiB", floor.peakKiB());
