@@ -24,6 +24,15 @@ public record HeaderedFile(byte[] header, int bodyOffset) {
     }
 
     /** magic + header JSON + newline, ready for the body. */
+    /** The header line read as JSON into {@code type}; an unreadable header names the file as corrupt. */
+    public <T> T header(com.fasterxml.jackson.databind.ObjectMapper json, Class<T> type, String name) {
+        try {
+            return json.readValue(header, type);
+        } catch (java.io.IOException e) {
+            throw new UserException(name + " is corrupt: unreadable header");
+        }
+    }
+
     public static byte[] join(String magic, String headerJson, byte[] body) {
         byte[] head = (magic + headerJson + "\n").getBytes(StandardCharsets.UTF_8);
         byte[] out = Arrays.copyOf(head, head.length + body.length);

@@ -48,12 +48,7 @@ public record PartialFile(Header header, byte[] partial, byte[] signed, byte[] s
 
     public static PartialFile parse(byte[] bytes, String name) {
         HeaderedFile f = HeaderedFile.split(bytes, MAGIC, 1 << 16, name, "MedVault partial decryption");
-        Header h;
-        try {
-            h = JSON.readValue(f.header(), Header.class);
-        } catch (IOException e) {
-            throw new UserException(name + " is corrupt: unreadable header");
-        }
+        Header h = f.header(JSON, Header.class, name);
         if (h.keyId() == null || h.outputsDigest() == null || h.vaultDigest() == null || h.schema() == null || h.query() == null
                 || h.roster() == null || h.signers() == null || h.blocks() == null) {
             throw new UserException(name + " is corrupt: incomplete header");

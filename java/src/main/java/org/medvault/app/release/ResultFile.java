@@ -89,12 +89,7 @@ public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squas
 
     public static ResultFile parse(byte[] bytes, String name) {
         HeaderedFile f = HeaderedFile.split(bytes, MAGIC, 1 << 20, name, "MedVault result file");
-        Header h;
-        try {
-            h = JSON.readValue(f.header(), Header.class);
-        } catch (IOException e) {
-            throw new UserException(name + " is corrupt: unreadable header");
-        }
+        Header h = f.header(JSON, Header.class, name);
         if (h.query() == null || h.keyId() == null || h.outputTypes() == null || h.schema() == null || h.outputsDigest() == null) {
             throw new UserException(name + " is corrupt: incomplete header");
         }

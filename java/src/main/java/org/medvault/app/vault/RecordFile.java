@@ -28,12 +28,7 @@ public record RecordFile(String recordId, String keyId, String schemaSha256, byt
 
     public static RecordFile parse(byte[] bytes, String name) {
         HeaderedFile f = HeaderedFile.split(bytes, MAGIC, 4096, name, "MedVault record file");
-        Header h;
-        try {
-            h = JSON.readValue(f.header(), Header.class);
-        } catch (IOException e) {
-            throw new UserException(name + " is corrupt: unreadable header");
-        }
+        Header h = f.header(JSON, Header.class, name);
         if (h.recordId() == null || h.keyId() == null || h.schemaSha256() == null) {
             throw new UserException(name + " is corrupt: incomplete header");
         }
