@@ -331,10 +331,6 @@ impl Executor {
         let count = total_of.get(&(0, usize::MAX)).cloned().ok_or_else(|| Error::internal("no count output"))?;
 
         // 2. Histogram buckets from cumulative counts (one task per bucket), and the cohort test.
-        struct Bucket {
-            output: usize,
-            value: Ct,
-        }
         let mut buckets = Vec::new();
         for (o, out) in outputs.iter().enumerate() {
             if let Output::Hist { edges, bits, lower, upper, .. } = out {
@@ -356,59 +352,70 @@ impl Executor {
                 }
             }
         }
-        // Task 0: count < k; tasks 1..: bucket values and whether each is under k.
-        let staged: Vec<(Option<Ct>, FheBool)> = self.workers.map(sk, buckets.len() + 1, |i| {
+        // Task 0: count < k; tasks 1..: each bucket's value, whether it is suppressed (1..k−1
+        // records; an empty bucket is shown as 0, it names nobody) and its value if suppressed.
+        struct Staged {
+            value: Option<Ct>,
+            small: FheBool,
+            hidden: Option<Ct>,
+        }
+        let staged: Vec<Staged> = self.workers.map(sk, buckets.len() + 1, |i| {
             if i == 0 {
-                return Ok((None, bool_of(ops::compare_scalar(2, &count, k_min)?)?)); // LT
+                let small = bool_of(ops::compare_scalar(2, &count, k_min)?)?; // LT
+                return Ok(Staged { value: None, small, hidden: None });
             }
             let (_, lo, hi) = &buckets[i - 1];
             let v = ops::binary(1, &lo.resolve(&count)?, &hi.resolve(&count)?)?; // SUB
-            // A bucket of 1..k−1 records is suppressed; an empty one is shown as 0 (it names nobody).
             let under = bool_of(ops::compare_scalar(2, &v, k_min)?)?; // LT
             let nonzero = bool_of(ops::compare_scalar(1, &v, 0)?)?; // NE
-            Ok((Some(v), &under & &nonzero))
+            let small = &under & &nonzero;
+            let hidden = if_then_zero(&small, &v)?;
+            Ok(Staged { value: Some(v), small, hidden: Some(hidden) })
         })?;
-        let small_cohort = staged[0].1.clone();
-        let bucket_values: Vec<Bucket> = buckets
-            .iter()
-            .zip(&staged[1..])
-            .map(|((o, ..), (v, _))| Bucket { output: *o, value: v.clone().expect("every bucket task returns its value") })
-            .collect();
-        let bucket_small: Vec<FheBool> = staged[1..].iter().map(|s| s.1.clone()).collect();
+        let (cohort_stage, bucket_stages) = staged.split_first().ok_or_else(|| Error::internal("no cohort test"))?;
+        let small_cohort = &cohort_stage.small;
 
-        // 3. Secondary suppression, per histogram: when some buckets are suppressed and together
-        // hold fewer than k records (1..k−1), the count minus the visible buckets would reveal
-        // them, so every bucket of that histogram is hidden. One task per histogram.
+        // 3. Secondary suppression, per histogram: when the suppressed buckets together hold 1..k−1
+        // records, the count minus the visible buckets would reveal them, so every bucket of that
+        // histogram is hidden. The suppressed mass is 0 exactly when no bucket is suppressed.
         let hists: Vec<usize> = outputs.iter().enumerate().filter(|(_, o)| matches!(o, Output::Hist { .. })).map(|(o, _)| o).collect();
         let fragile: Vec<FheBool> = self.workers.map(sk, hists.len(), |h| {
-            let mine: Vec<usize> = (0..bucket_values.len()).filter(|&b| bucket_values[b].output == hists[h]).collect();
-            let hidden: Vec<Ct> = mine
+            let hidden: Vec<&Ct> = buckets
                 .iter()
-                .map(|&b| if_then_zero(&bucket_small[b], &bucket_values[b].value))
-                .collect::<Result<_>>()?;
-            let mass = ops::sum(&hidden.iter().collect::<Vec<_>>())?;
-            let any = mine.iter().skip(1).fold(bucket_small[mine[0]].clone(), |a, &b| &a | &bucket_small[b]);
-            let under = bool_of(ops::compare_scalar(2, &mass, k_min)?)?;
-            Ok(&any & &under)
+                .zip(bucket_stages)
+                .filter(|((o, ..), _)| *o == hists[h])
+                .map(|(_, st)| st.hidden.as_ref().expect("every bucket task zeroes out its value"))
+                .collect();
+            let mass = ops::sum(&hidden)?;
+            let some = bool_of(ops::compare_scalar(1, &mass, 0)?)?; // NE
+            let under = bool_of(ops::compare_scalar(2, &mass, k_min)?)?; // LT
+            Ok(&some & &under)
         })?;
 
-        // 4. Suppression: one task per released value.
-        let mut released: Vec<(Ct, FheBool)> = Vec::new();
+        // 4. Suppression: one task per released value, its hiding condition computed in the task.
+        let mut released: Vec<(Ct, Option<(usize, usize)>)> = Vec::new(); // (value, (bucket, histogram))
         let mut b = 0;
         for (o, out) in outputs.iter().enumerate() {
             match out {
                 Output::Hist { edges, .. } => {
                     let h = hists.iter().position(|&x| x == o).expect("a histogram");
                     for _ in 0..edges.len() - 1 {
-                        let hide = &(&small_cohort | &bucket_small[b]) | &fragile[h];
-                        released.push((bucket_values[b].value.clone(), hide));
+                        let value = bucket_stages[b].value.clone().expect("every bucket task returns its value");
+                        released.push((value, Some((b, h))));
                         b += 1;
                     }
                 }
-                _ => released.push((total_of.get(&(o, usize::MAX)).cloned().ok_or_else(|| Error::internal("missing output"))?, small_cohort.clone())),
+                _ => released.push((total_of.get(&(o, usize::MAX)).cloned().ok_or_else(|| Error::internal("missing output"))?, None)),
             }
         }
-        self.workers.map(sk, released.len(), |i| suppress(&released[i].1, &released[i].0))
+        self.workers.map(sk, released.len(), |i| {
+            let (value, bucket) = &released[i];
+            let hide = match bucket {
+                Some((b, h)) => &(small_cohort | &bucket_stages[*b].small) | &fragile[*h],
+                None => small_cohort.clone(),
+            };
+            suppress(&hide, value)
+        })
     }
 
     /// Noise-squashes `outputs` (one task each) and serializes them: the squashed forms custodians

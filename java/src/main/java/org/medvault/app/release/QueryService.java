@@ -168,10 +168,15 @@ public final class QueryService {
                     rf.squashed().size(), h.squashSeconds() == null ? 0.0 : h.squashSeconds(), h.release() == null
                             ? "; the vault pins no custodian roster (it was created without the key set's key.json)"
                             : "; any " + h.release().threshold() + " of " + h.release().custodians() + " custodians of roster "
-                                    + h.release().roster().substring(0, 16) + "…");
+                                    + abbreviate(h.release().roster()));
         }
         return new ResultInfo(resultFile, h.query(), h.vault(), h.vaultDigest(), h.keyId(), h.created(), h.records(),
                 h.minCohort(), rf.outputs().size(), h.pbs(), h.seconds(), ResultFile.digest(bytes), h.outputsDigest(), release);
+    }
+
+    /** The first 16 hex digits of a digest and an ellipsis, for messages. */
+    static String abbreviate(String hex) {
+        return hex == null ? "(none)" : hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
     }
 
     /** Released statistics; {@code signers}: the custodians whose partials released them (threshold keys). */

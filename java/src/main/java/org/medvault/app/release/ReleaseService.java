@@ -86,8 +86,8 @@ public final class ReleaseService {
             }
             String vaultDigest = store.digest();
             if (!vaultDigest.equals(h.vaultDigest())) {
-                throw new UserException(resultFile + " was computed over a vault with digest " + abbreviate(h.vaultDigest())
-                        + "; your copy " + vaultFile + " has digest " + abbreviate(vaultDigest)
+                throw new UserException(resultFile + " was computed over a vault with digest " + QueryService.abbreviate(h.vaultDigest())
+                        + "; your copy " + vaultFile + " has digest " + QueryService.abbreviate(vaultDigest)
                         + " — get the same vault state before releasing (nothing was unsealed)");
             }
             KeySetManifest.Threshold roster = store.roster();
@@ -97,13 +97,13 @@ public final class ReleaseService {
             }
             String rosterDigest = roster.digest(store.keyId());
             if (!rosterDigest.equals(sh.roster())) {
-                throw new UserException(vaultFile + " pins custodian roster " + abbreviate(rosterDigest) + ", but " + shareFile
-                        + " was dealt for roster " + abbreviate(sh.roster()) + ": the vault names other custodians' keys;"
+                throw new UserException(vaultFile + " pins custodian roster " + QueryService.abbreviate(rosterDigest) + ", but " + shareFile
+                        + " was dealt for roster " + QueryService.abbreviate(sh.roster()) + ": the vault names other custodians' keys;"
                         + " refusing (nothing was unsealed)");
             }
             if (h.release() != null && !rosterDigest.equals(h.release().roster())) {
-                throw new UserException(resultFile + " names custodian roster " + abbreviate(h.release().roster())
-                        + "; the vault pins " + abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
+                throw new UserException(resultFile + " names custodian roster " + QueryService.abbreviate(h.release().roster())
+                        + "; the vault pins " + QueryService.abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
             }
             int n = roster.custodians();
             int t = roster.threshold();
@@ -140,7 +140,7 @@ public final class ReleaseService {
             String derived = ev.outputsDigest(store.keyId());
             if (!derived.equals(rf.computedOutputsDigest())) {
                 throw new UserException(resultFile + "'s ciphertexts are not what '" + h.query() + "' derives from " + vaultFile
-                        + " (derived outputs " + abbreviate(derived) + ", the file's " + abbreviate(rf.computedOutputsDigest())
+                        + " (derived outputs " + QueryService.abbreviate(derived) + ", the file's " + QueryService.abbreviate(rf.computedOutputsDigest())
                         + "): the result was altered or made by other code; refusing to decrypt it (nothing was unsealed)");
             }
 
@@ -198,8 +198,8 @@ public final class ReleaseService {
         KeySetManifest.Threshold roster = pinned.roster();
         String rosterDigest = roster.digest(keyId);
         if (h.release() != null && !rosterDigest.equals(h.release().roster())) {
-            throw new UserException(resultFile + " names custodian roster " + abbreviate(h.release().roster()) + "; "
-                    + pinned.source() + " pins " + abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
+            throw new UserException(resultFile + " names custodian roster " + QueryService.abbreviate(h.release().roster()) + "; "
+                    + pinned.source() + " pins " + QueryService.abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
         }
         String outputs = rf.computedOutputsDigest();
         String schemaDigest = VaultSchema.parse(h.schema().getBytes(StandardCharsets.UTF_8), resultFile + " (schema)").digest();
@@ -219,16 +219,16 @@ public final class ReleaseService {
                 throw new UserException(p + " is a partial of key " + ph.keyId() + "; " + resultFile + " is under key " + keyId);
             }
             if (!ph.roster().equals(rosterDigest)) {
-                throw new UserException(p + " was signed for custodian roster " + abbreviate(ph.roster()) + "; " + pinned.source()
-                        + " pins " + abbreviate(rosterDigest) + ": refusing a release by other custodians' keys");
+                throw new UserException(p + " was signed for custodian roster " + QueryService.abbreviate(ph.roster()) + "; " + pinned.source()
+                        + " pins " + QueryService.abbreviate(rosterDigest) + ": refusing a release by other custodians' keys");
             }
             if (!ph.outputsDigest().equals(outputs)) {
-                throw new UserException(p + " is a partial of other outputs (" + abbreviate(ph.outputsDigest()) + "); "
-                        + resultFile + " holds " + abbreviate(outputs));
+                throw new UserException(p + " is a partial of other outputs (" + QueryService.abbreviate(ph.outputsDigest()) + "); "
+                        + resultFile + " holds " + QueryService.abbreviate(outputs));
             }
             if (!ph.query().equals(h.query()) || !ph.vaultDigest().equals(h.vaultDigest()) || !ph.schema().equals(schemaDigest)) {
-                throw new UserException(p + " released '" + ph.query() + "' over vault " + abbreviate(ph.vaultDigest())
-                        + "; " + resultFile + " says '" + h.query() + "' over vault " + abbreviate(h.vaultDigest())
+                throw new UserException(p + " released '" + ph.query() + "' over vault " + QueryService.abbreviate(ph.vaultDigest())
+                        + "; " + resultFile + " says '" + h.query() + "' over vault " + QueryService.abbreviate(h.vaultDigest())
                         + " (or another schema): refusing a relabelled result");
             }
             // Bindings first (the clearer message), then the signature that makes them authentic.
@@ -351,10 +351,6 @@ public final class ReleaseService {
             throw UserException.usage(what + " " + join(signers) + " has " + set.size() + " custodian(s); this key needs exactly " + t);
         }
         return List.copyOf(set);
-    }
-
-    private static String abbreviate(String hex) {
-        return hex == null ? "(none)" : hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
     }
 
     private static String join(List<Integer> xs) {
