@@ -60,7 +60,7 @@ public final class QueryService {
             KeySetManifest.Threshold roster = key.squashing() ? store.roster() : null;
             Evaluation ev;
             try (ServerKey sk = key.key()) {
-                ev = evaluate(store, sk, plan, key.squashing(), threads);
+                ev = evaluate(store, n, sk, plan, key.squashing(), threads);
             }
             String digest = store.digest();
             ResultFile.Release release = roster == null ? null
@@ -88,8 +88,8 @@ public final class QueryService {
         }
     }
 
-    Evaluation evaluate(VaultStore store, ServerKey sk, QueryPlan plan, boolean squashing, int threads) {
-        long n = store.stats().records();
+    /** @param n the vault's record count (for progress; the caller has read it to plan) */
+    Evaluation evaluate(VaultStore store, long n, ServerKey sk, QueryPlan plan, boolean squashing, int threads) {
         try (QueryExecutor ex = new QueryExecutor(plan.nativePlan(), threads)) {
             long pbs0 = FheRuntime.pbsCount();
             long t0 = System.nanoTime();

@@ -117,7 +117,8 @@ public final class ReleaseService {
             if (!schema.canonicalJson().equals(h.schema())) {
                 throw new UserException(resultFile + " carries another schema than " + vaultFile + "; refusing (nothing was unsealed)");
             }
-            QueryPlan plan = QueryPlanner.plan(schema, h.query(), store.stats().records());
+            long records = store.stats().records();
+            QueryPlan plan = QueryPlanner.plan(schema, h.query(), records);
             List<String> types = outputTypes(plan);
             if (!types.equals(h.outputTypes()) || rf.squashed().size() != types.size()) {
                 throw new UserException(resultFile + " holds " + h.outputTypes().size() + " outputs " + h.outputTypes()
@@ -133,8 +134,8 @@ public final class ReleaseService {
                 if (!key.squashing()) {
                     throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");
                 }
-                progress.note("re-deriving the result from " + vaultFile + " (" + store.stats().records() + " records)");
-                ev = queries.evaluate(store, sk, plan, true, 0);
+                progress.note("re-deriving the result from " + vaultFile + " (" + records + " records)");
+                ev = queries.evaluate(store, records, sk, plan, true, 0);
             }
             double deriveSeconds = (System.nanoTime() - d0) / 1e9;
             String derived = ev.outputsDigest(store.keyId());
