@@ -20,6 +20,9 @@ pub struct ClientKeyBox {
     /// none; public keys derived from it are equally valid but hash differently (encryption is
     /// randomized), so the key id is the one stamped at generation.
     pub public: Option<CompactPublicKey>,
+    /// The submission public key made at generation; taken once, with a new CRS, by the key
+    /// ceremony (a CRS is made once per key set, where the keys are made).
+    pub submission: std::sync::Mutex<Option<CompactPublicKey>>,
 }
 
 impl ClientKeyBox {
@@ -29,19 +32,45 @@ impl ClientKeyBox {
     }
 }
 
-pub fn features_of(key: &ClientKey) -> Features {
-    let (_, _, compression, squashing, ..) = key.clone().into_raw_parts();
-    Features { compression: compression.is_some(), noise_squashing: squashing.is_some() }
+/// The key's features, and whether it has the dedicated submission key.
+pub fn features_of(key: &ClientKey) -> (Features, bool) {
+    let (_, dedicated, compression, squashing, ..) = key.clone().into_raw_parts();
+    (Features { compression: compression.is_some(), noise_squashing: squashing.is_some() }, dedicated.is_some())
+}
+
+/// The trusted public key: encryption under the compute key itself, so its lists expand with no
+/// bootstrap (`CompactPublicKey::try_new` would use the dedicated submission key).
+pub fn trusted_public(key: &ClientKey) -> Result<CompactPublicKey> {
+    let (integer_key, ..) = key.clone().into_raw_parts();
+    let pk = tfhe::integer::public_key::CompactPublicKey::try_new(&integer_key)?;
+    Ok(CompactPublicKey::from_raw_parts(pk, key.tag().clone()))
 }
 
 pub fn generate(features: Features) -> Result<ClientKeyBox> {
     let config = features.config();
     let mut key = ClientKey::generate(config);
-    let mut public = CompactPublicKey::try_new(&key)?;
+    let mut public = trusted_public(&key)?;
     let id = params::key_id_of(&public)?;
     params::set_key_id(key.tag_mut(), &id);
     params::set_key_id(public.tag_mut(), &id);
-    Ok(ClientKeyBox { key, features, public: Some(public) })
+    let mut submission_public = CompactPublicKey::try_new(&key)?; // carries the key id from `key`
+    params::set_key_id(submission_public.tag_mut(), &id);
+    Ok(ClientKeyBox { key, features, public: Some(public), submission: std::sync::Mutex::new(Some(submission_public)) })
+}
+
+impl ClientKeyBox {
+    /// The submission key of a freshly generated key set, with its CRS (made here, which takes a
+    /// while). Only once, and only at generation.
+    pub fn take_submission_key(&self) -> Result<crate::submission::SubmissionKey> {
+        let public = self
+            .submission
+            .lock()
+            .map_err(|_| Error::internal("submission key lock poisoned"))?
+            .take()
+            .ok_or_else(|| Error::unsupported("the submission key is made at key generation and can be taken once"))?;
+        let crs = crate::submission::make_crs(self.features.config())?;
+        Ok(crate::submission::SubmissionKey { public, crs })
+    }
 }
 
 /// # Safety
@@ -140,7 +169,12 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeDeserialize<'l>(
         let mut data = env.convert_byte_array(&bytes)?;
         let result = crate::error::catch(|| {
             let key: ClientKey = params::deserialize(&data, LIMIT_KEY, "client key")?;
-            let features = features_of(&key);
+            let (features, dedicated) = features_of(&key);
+            if !dedicated {
+                return Err(Error::mismatch(
+                    "this client key predates proven submissions (no submission key); generate a new key set",
+                ));
+            }
             // The key must use MedVault's parameters and carry a key id.
             let expected: tfhe::shortint::AtomicPatternParameters =
                 tfhe::shortint::parameters::PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128.into();
@@ -153,7 +187,7 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeDeserialize<'l>(
             if key.tag().data().len() != 32 {
                 return Err(Error::corrupt("client key has no MedVault key id"));
             }
-            Ok(ClientKeyBox { key, features, public: None })
+            Ok(ClientKeyBox { key, features, public: None, submission: std::sync::Mutex::new(None) })
         });
         zeroize::Zeroize::zeroize(&mut data);
         Ok(handle::into_handle(result?))
@@ -170,9 +204,23 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeCompactPublicKey<'l
         let k = unsafe { get(h) }?;
         let pk = runtime::run(|| match &k.public {
             Some(pk) => Ok(pk.clone()),
-            None => Ok(CompactPublicKey::try_new(&k.key)?),
+            None => trusted_public(&k.key),
         })?;
         Ok(handle::into_handle(pk))
+    })
+}
+
+/// The submission key made with this key at generation (public key and CRS), moved out.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeTakeSubmissionKey<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+) -> jlong {
+    entry(&mut env, |_| {
+        let k = unsafe { get(h) }?;
+        let s = runtime::run(|| k.take_submission_key())?;
+        Ok(handle::into_handle(s))
     })
 }
 

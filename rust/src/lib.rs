@@ -14,6 +14,7 @@ pub mod query;
 pub mod release;
 pub mod runtime;
 pub mod server_key;
+pub mod submission;
 pub mod threshold;
 pub mod workers;
 

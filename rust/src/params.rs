@@ -2,16 +2,19 @@
 //!
 //! MedVault uses one parameter family: tfhe-rs's secure CPU defaults
 //! (`PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128`, p_fail <= 2^-128), optionally with
-//! compression and noise squashing enabled.
+//! compression and noise squashing enabled. Every key set also carries a dedicated public key for
+//! proven submissions (`PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128`, ZKv2) and, in its server
+//! key, the key switch that casts such ciphertexts to the compute parameters.
 
 use sha2::{Digest, Sha256};
 use tfhe::prelude::*;
 use tfhe::safe_serialization::{safe_deserialize, safe_deserialize_conformant, safe_serialize};
 use tfhe::shortint::parameters::{
     COMP_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
-    NOISE_SQUASHING_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
-    PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+    NOISE_SQUASHING_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128, PARAM_KEYSWITCH_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+    PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128, PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
 };
+use tfhe::shortint::parameters::CompactPublicKeyEncryptionParameters;
 use tfhe::{CompactPublicKey, Config, ConfigBuilder, Tag};
 
 use crate::error::{Error, Result};
@@ -43,7 +46,11 @@ impl Features {
         let mut b = ConfigBuilder::with_custom_parameters(PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128)
             // MedVault never draws encrypted randomness; the dedicated OPRF bootstrapping key
             // would add ~60 MB to every server key for nothing.
-            .use_dedicated_oprf_key(false);
+            .use_dedicated_oprf_key(false)
+            .use_dedicated_compact_public_key_parameters((
+                PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+                PARAM_KEYSWITCH_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128,
+            ));
         if self.compression {
             b = b.enable_compression(COMP_PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128);
         }
@@ -54,11 +61,16 @@ impl Features {
     }
 }
 
-pub fn default_pke_params() -> Result<tfhe::shortint::parameters::CompactPublicKeyEncryptionParameters> {
-    Features::ALL[0]
-        .config()
-        .public_key_encryption_parameters()
+/// The trusted public key (the admin's batch path): the compute parameters used for encryption,
+/// so its lists expand with no bootstrap.
+pub fn default_pke_params() -> Result<CompactPublicKeyEncryptionParameters> {
+    CompactPublicKeyEncryptionParameters::try_from(PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128)
         .map_err(|e| Error::internal(format!("public key parameters: {e}")))
+}
+
+/// The submission public key: dedicated parameters that support zero-knowledge proofs.
+pub fn submission_pke_params() -> CompactPublicKeyEncryptionParameters {
+    PARAM_PKE_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128
 }
 
 /// Key id: SHA-256 over a domain label and the safe serialization of the compact public key

@@ -179,15 +179,12 @@ impl Executor {
     /// Adds the records at `slots` of one compact list (a vault chunk). Chunks must come in the
     /// vault's canonical order for the outputs to be canonical.
     pub fn feed(&mut self, sk: &ServerKey, list_bytes: &[u8], slots: &[usize]) -> Result<()> {
-        let list = compact_list::deserialize(list_bytes)?;
-        let kinds = compact_list::kinds(&list)?;
+        let cts = chunk_values(sk, list_bytes)?;
         let per = self.layout.len();
-        if kinds.len() % per != 0 || kinds.chunks(per).any(|r| r != self.layout.as_slice()) {
+        if cts.len() % per != 0 || cts.chunks(per).any(|r| r.iter().map(Ct::kind).ne(self.layout.iter().copied())) {
             return Err(Error::mismatch("a vault chunk does not have the schema's record layout"));
         }
-        crate::params::check_same_key("vault chunk", list.tag(), "server key", sk.tag())?;
-        let cts = compact_list::expand(&list)?;
-        let n_rec = kinds.len() / per;
+        let n_rec = cts.len() / per;
         if let Some(&bad) = slots.iter().find(|&&s| s >= n_rec) {
             return Err(Error::invalid(format!("slot {bad} is outside a chunk of {n_rec} records")));
         }
@@ -426,6 +423,22 @@ impl Executor {
 }
 
 /// A histogram's cumulative count at one edge: the cohort itself, or a value.
+/// The values of a vault chunk: a compact list of trusted records (expanded with no bootstrap) or
+/// one sanitized submitted record. Every value must be under the server key's key id.
+fn chunk_values(sk: &ServerKey, bytes: &[u8]) -> Result<Vec<Ct>> {
+    let cts = if crate::submission::is_sanitized(bytes) {
+        crate::submission::sanitized_from_bytes(bytes)?
+    } else {
+        let list = compact_list::deserialize(bytes)?;
+        crate::params::check_same_key("vault chunk", list.tag(), "server key", sk.tag())?;
+        compact_list::expand(&list)?
+    };
+    for ct in &cts {
+        crate::params::check_same_key("vault chunk", ct.tag(), "server key", sk.tag())?;
+    }
+    Ok(cts)
+}
+
 #[derive(Clone)]
 enum Cumulative {
     Cohort(Kind),

@@ -13,16 +13,23 @@ import java.util.Map;
 import org.medvault.app.Progress;
 import org.medvault.app.release.QueryService;
 import org.medvault.app.vault.InputFormat;
+import org.medvault.app.vault.InputReader;
+import org.medvault.app.vault.InputRow;
+import org.medvault.app.vault.RecordCodec;
 import org.medvault.app.vault.VaultService;
 import org.medvault.app.vault.VaultStore;
 import org.medvault.fhe.ClientKey;
+import org.medvault.fhe.CompactCiphertextList;
 import org.medvault.fhe.CompactPublicKey;
 import org.medvault.fhe.CompressedServerKey;
 import org.medvault.fhe.FheBool;
 import org.medvault.fhe.FheConfig;
 import org.medvault.fhe.FheRuntime;
+import org.medvault.fhe.FheType;
 import org.medvault.fhe.ServerKey;
+import org.medvault.fhe.SubmissionKey;
 import org.medvault.query.QueryPlan;
+import org.medvault.schema.VaultSchema;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -81,12 +88,20 @@ public final class Bench {
         ServerKey sk = csk.decompress();
         long t3 = System.nanoTime();
         Files.write(work.resolve("public.key"), pk.serialize());
+        long tc = System.nanoTime();
+        try (SubmissionKey sub = ck.takeSubmissionKey()) {
+            Files.write(work.resolve("submission.key"), sub.publicKeyBytes());
+            Files.write(work.resolve("submission.crs"), sub.crsBytes());
+        }
+        double crsSeconds = (System.nanoTime() - tc) / 1e9;
         byte[] cskBytes = csk.serialize();
         Files.write(work.resolve("server.key"), cskBytes);
         raw.put("keygen", Map.of("clientAndPublicSeconds", (t1 - t0) / 1e9, "compressedServerKeySeconds", (t2 - t1) / 1e9,
                 "decompressSeconds", (t3 - t2) / 1e9, "compressedServerKeyBytes", cskBytes.length));
         add("keygen: compressed server key", f("%.2f s", (t2 - t1) / 1e9), "decompressing it", f("%.2f s", (t3 - t2) / 1e9),
                 (double) (t2 - t1) / (t3 - t2), f("%.1f MB", cskBytes.length / 1048576.0));
+        add("keygen: submission CRS (512 bits)", f("%.1f s", crsSeconds), "compressed server key", f("%.2f s", (t2 - t1) / 1e9),
+                crsSeconds / ((t2 - t1) / 1e9), f("%.1f MB", Files.size(work.resolve("submission.crs")) / 1048576.0));
 
         // ---- per operation: the Java binding against tfhe-rs called directly from Rust
         Map<String, Double> jniOps = opsRows(quick, ck, sk, nativeBench);
@@ -123,6 +138,7 @@ public final class Bench {
         VaultService.InfoResult info = vaults.info(vault);
         double bp16 = info.fields().stream().filter(x -> x.name().equals("bmi")).findFirst().orElseThrow().bytesPerRecord() * 8 / 24;
         add("vault: bytes per stored 16-bit field", f("%.0f B", bp16), "target", "150 B", bp16 / 150, "≤ 1 meets the target");
+        submissionRows(vaults, vault, examples, work, quick ? 2 : 4, perRecordSeconds, baselineBytes, enc.bytesPerRecord(), pbsMs, cores);
         raw.put("vaultEncrypt", enc);
         raw.put("vaultInfo", info);
         long pbsBefore = FheRuntime.pbsCount();
@@ -522,20 +538,64 @@ public final class Bench {
         }
     }
 
+    /** Unproven encryption of one record per compact list with the trusted public key: seconds per record. */
     private double baselineOneListPerRecord(VaultService vaults, Path examples, Path work, int count) throws IOException {
-        List<String> lines = Files.readAllLines(examples.resolve("patients.jsonl"));
+        VaultSchema schema = VaultSchema.parse(Files.readAllBytes(examples.resolve("schema.json")), "schema.json");
+        List<FheType<?>> layout = schema.recordLayout();
+        long[] values = demoValues(schema, examples);
         long bytes = 0;
         long t = System.nanoTime();
-        for (int i = 0; i < count; i++) {
-            Path rec = work.resolve("r.json");
-            Files.writeString(rec, lines.get(i) + "\n");
-            VaultService.RecordFileResult r = vaults.encryptRecord(examples.resolve("schema.json"), work.resolve("public.key"), rec,
-                    "x" + i, work.resolve("r.mvrec"));
-            bytes += r.bytes();
+        try (CompactPublicKey pk = CompactPublicKey.deserialize(Files.readAllBytes(work.resolve("public.key")))) {
+            for (int i = 0; i < count; i++) {
+                CompactCiphertextList.Builder b = pk.listBuilder();
+                for (int j = 0; j < layout.size(); j++) {
+                    b.push(layout.get(j), values[j]);
+                }
+                try (CompactCiphertextList list = b.build()) {
+                    bytes += list.serialize().length;
+                }
+            }
         }
         double seconds = (System.nanoTime() - t) / 1e9;
         raw.put("oneListPerRecordBytes", (double) bytes / count);
         return seconds / count;
+    }
+
+    /** The example patient's record (examples/my-record.json), encoded. */
+    private static long[] demoValues(VaultSchema schema, Path examples) {
+        List<InputRow> rows = new ArrayList<>();
+        InputReader.read(examples.resolve("my-record.json"), InputFormat.JSONL, schema, rows::add);
+        return new RecordCodec(schema).encode("my-record.json", rows.get(0)).values();
+    }
+
+    /** Proven submissions: proving (the patient's wait), the record file, and import (verify + sanitize). */
+    private void submissionRows(VaultService vaults, Path vault, Path examples, Path work, int count, double unprovenSeconds,
+                                double unprovenBytes, double batchBytesPerRecord, double pbsMs, int cores) throws IOException {
+        Path kit = work.resolve("kit");
+        vaults.kit(vault, kit);
+        List<Path> files = new ArrayList<>();
+        double prove = 0;
+        long fileBytes = 0;
+        for (int i = 0; i < count; i++) {
+            Path rec = work.resolve("sub-" + i + ".mvrec");
+            VaultService.RecordFileResult r = vaults.encryptRecord(kit, examples.resolve("my-record.json"), "sub-" + i, rec);
+            prove += r.proveSeconds();
+            fileBytes += r.bytes();
+            files.add(rec);
+        }
+        prove /= count;
+        add("submission: prove one record (JNI)", f("%.2f s", prove), "unproven one-record list", f("%.3f s", unprovenSeconds),
+                prove / unprovenSeconds, "ZKv2, compute load on the prover's side: Verify");
+        add("submission: proven record file", f("%.1f KB", fileBytes / 1024.0 / count), "unproven one-record list",
+                f("%.1f KB", unprovenBytes / 1024), fileBytes / count / unprovenBytes, "proof + dedicated-key ciphertexts");
+        VaultService.ImportResult imp = vaults.importRecords(vault, files, work.resolve("server.key"));
+        double bound = imp.pbsPerRecord() * pbsMs / 1000 / cores;
+        add("import: verify + sanitize per record", f("%.2f s", imp.secondsPerRecord()), "its PBS × t(PBS) ÷ cores",
+                f("%.2f s", bound), imp.secondsPerRecord() / bound, imp.pbsPerRecord() + " PBS: cast, clamp, squares");
+        add("import: stored bytes per submitted record", f("%.0f KB", imp.bytesPerRecord() / 1024), "per batch record",
+                f("%.1f KB", batchBytesPerRecord / 1024), imp.bytesPerRecord() / batchBytesPerRecord,
+                "sanitized ciphertexts, 0 PBS to read");
+        raw.put("submission", Map.of("proveSeconds", prove, "fileBytes", fileBytes / count, "import", imp));
     }
 
     private void query(String name, String query, Path vault, Path work, Path nativeBench, double pbsMs, int cores) throws Exception {

@@ -22,14 +22,13 @@ final class RecordCommand implements Runnable {
     }
 
     @Command(name = "encrypt", mixinStandardHelpOptions = true,
-            description = {"Encrypt one record (a JSON object) with the vault's public key into a record file,",
-                "for 'medvault vault import'. Needs no secret."})
+            description = {"Encrypt one record (a JSON object) with a vault's submission kit and prove it (zero-knowledge",
+                "proof of encryption, bound to the key, schema and record id) into a record file for",
+                "'medvault vault import'. Needs no secret; the kit comes from 'medvault vault kit'."})
     static final class Encrypt extends BaseCommand {
-        @Option(names = "--schema", paramLabel = "FILE", required = true, description = "The vault schema (JSON).")
-        Path schema;
-
-        @Option(names = "--public-key", paramLabel = "FILE", required = true, description = "The vault's public.key.")
-        Path publicKey;
+        @Option(names = "--kit", paramLabel = "DIR", required = true,
+                description = "The vault's submission kit (layout.json, submission.key, submission.crs).")
+        Path kit;
 
         @Option(names = {"-i", "--in"}, paramLabel = "FILE", required = true, description = "The record: one JSON object.")
         Path in;
@@ -45,12 +44,13 @@ final class RecordCommand implements Runnable {
 
         @Override
         int run() {
-            VaultService.RecordFileResult r = new VaultService(progressFor(output)).encryptRecord(schema, publicKey, in, id, out);
+            VaultService.RecordFileResult r = new VaultService(progressFor(output)).encryptRecord(kit, in, id, out);
             if (output.json) {
                 printJson(r);
             } else {
-                out().println("Encrypted record " + r.recordId() + " to " + r.file() + " (" + size(r.bytes()) + ", key "
-                        + r.keyId().substring(0, 16) + "…)");
+                out().println("Encrypted and proved record " + r.recordId() + " to " + r.file() + " (" + size(r.bytes()) + ", key "
+                        + r.keyId().substring(0, 16) + "…, proof " + String.format(java.util.Locale.ROOT, "%.1f", r.proveSeconds())
+                        + " s)");
                 out().flush();
             }
             return MedVault.EXIT_OK;

@@ -14,7 +14,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code medvault vault …}: create, inspect, add patients' records to, and withdraw from a vault. */
 @Command(name = "vault", mixinStandardHelpOptions = true, description = "Create and manage an encrypted vault.",
-        subcommands = {VaultCommand.Init.class, VaultCommand.Info.class, VaultCommand.Import.class, VaultCommand.Withdraw.class})
+        subcommands = {VaultCommand.Init.class, VaultCommand.Info.class, VaultCommand.Kit.class, VaultCommand.Import.class,
+            VaultCommand.Withdraw.class})
 final class VaultCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -98,11 +99,44 @@ final class VaultCommand implements Runnable {
         }
     }
 
+    @Command(name = "kit", mixinStandardHelpOptions = true,
+            description = {"Write the vault's submission kit: layout.json, submission.key and submission.crs, all public.",
+                "Patients ('medvault record encrypt --kit') and web portals (node-tfhe) write proven records with it."})
+    static final class Kit extends BaseCommand {
+        @Mixin
+        VaultOption vault;
+
+        @Option(names = {"-o", "--out"}, paramLabel = "DIR", required = true, description = "Directory to write the kit into.")
+        Path out;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            org.medvault.app.vault.SubmissionKit k = new VaultService(progressFor(output)).kit(vault.vault, out);
+            if (output.json) {
+                printJson(java.util.Map.of("kit", out.toString(), "keyId", k.keyId(), "schemaSha256", k.schema().digest()));
+            } else {
+                out().println("Wrote the submission kit of " + vault.vault + " to " + out + " (layout.json, submission.key, "
+                        + "submission.crs; key " + k.keyId().substring(0, 16) + "…)");
+                out().flush();
+            }
+            return MedVault.EXIT_OK;
+        }
+    }
+
     @Command(name = "import", mixinStandardHelpOptions = true,
-            description = "Add patients' record files (from 'medvault record encrypt'); all or none.")
+            description = {"Add patients' proven record files (from 'medvault record encrypt' or a portal); all or none.",
+                "Each proof is verified, every value cast and sanitized and clamped into the schema's ranges",
+                "(squares recomputed). A record id already in the vault is refused, naming both sources."})
     static final class Import extends BaseCommand {
         @Mixin
         VaultOption vault;
+
+        @Option(names = "--server-key", paramLabel = "FILE", required = true,
+                description = "The key set's server.key (or its directory): sanitizing computes on the records.")
+        Path serverKey;
 
         @Parameters(paramLabel = "RECORD_FILE", arity = "1..*", description = "Record files to add.")
         List<Path> files;
@@ -112,13 +146,15 @@ final class VaultCommand implements Runnable {
 
         @Override
         int run() {
-            VaultService.ImportResult r = new VaultService(progressFor(output)).importRecords(vault.vault, files);
+            VaultService.ImportResult r = new VaultService(progressFor(output)).importRecords(vault.vault, files, serverKey);
             if (output.json) {
                 printJson(r);
             } else {
-                out().println("Imported " + r.imported().size() + " record(s)"
-                        + (r.alreadyPresent().isEmpty() ? "" : ", " + r.alreadyPresent().size() + " already in the vault")
-                        + "; the vault holds " + r.vaultRecords() + " records.");
+                out().println("Imported " + r.imported().size() + " proven record(s); the vault holds " + r.vaultRecords()
+                        + " records.");
+                out().println(String.format(java.util.Locale.ROOT,
+                        "Per record: verify + sanitize %.1f s, %d bootstraps, %s stored.", r.secondsPerRecord(),
+                        r.pbsPerRecord(), size((long) r.bytesPerRecord())));
                 out().flush();
             }
             return MedVault.EXIT_OK;

@@ -47,6 +47,14 @@ public final class ClientKey extends NativeObject {
      * The compact public key: lets anyone encrypt for this key, without any secret. For a key made
      * by {@link #generate} it is the original public key (whose hash is the key id).
      */
+    /**
+     * The submission key (public key and a new CRS) of a key set just generated with this key:
+     * available once, at generation only. Making the CRS takes a while.
+     */
+    public SubmissionKey takeSubmissionKey() {
+        return withHandles(h -> new SubmissionKey(nativeTakeSubmissionKey(h[0])), this);
+    }
+
     public CompactPublicKey compactPublicKey() {
         return withHandles(h -> new CompactPublicKey(nativeCompactPublicKey(h[0])), this);
     }
@@ -89,6 +97,8 @@ public final class ClientKey extends NativeObject {
     static native long nativeDeserialize(byte[] bytes);
 
     static native long nativeCompactPublicKey(long handle);
+
+    static native long nativeTakeSubmissionKey(long handle);
 
     static native long nativeCompressedServerKey(long handle);
 

@@ -108,6 +108,11 @@ public final class FieldSpec {
         return fhir;
     }
 
+    /** Whether input with more decimals than {@code scale} is rounded (else refused). */
+    public boolean round() {
+        return round;
+    }
+
     public boolean isNumeric() {
         return kind == Kind.UINT || kind == Kind.DECIMAL;
     }

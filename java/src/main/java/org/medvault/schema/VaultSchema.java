@@ -94,6 +94,37 @@ public final class VaultSchema {
         return out;
     }
 
+    /**
+     * Per slot of {@link #recordLayout()}: the largest value the schema allows there (the clamping
+     * bound of an untrusted record): a field's largest stored value, or its square.
+     */
+    public long[] slotMaxima() {
+        long[] out = new long[recordLayout().size()];
+        int i = 0;
+        for (FieldSpec f : fields) {
+            out[i++] = f.kind() == FieldSpec.Kind.BOOL ? 1 : f.maxStored();
+            if (f.hasSquare()) {
+                out[i++] = f.maxStored() * f.maxStored();
+            }
+        }
+        return out;
+    }
+
+    /** Per slot of {@link #recordLayout()}: the slot whose square it holds, or −1. */
+    public int[] squareSlots() {
+        int[] out = new int[recordLayout().size()];
+        int i = 0;
+        for (FieldSpec f : fields) {
+            out[i] = -1;
+            i++;
+            if (f.hasSquare()) {
+                out[i] = i - 1;
+                i++;
+            }
+        }
+        return out;
+    }
+
     public int blocksPerRecord() {
         return fields.stream().mapToInt(FieldSpec::blocks).sum();
     }

@@ -17,7 +17,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.medvault.fhe.ClientKey;
-import org.medvault.fhe.CompactPublicKey;
 import org.medvault.fhe.FheConfig;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -34,9 +33,8 @@ class VaultCommandTest {
 
     @BeforeAll
     static void key() throws IOException {
-        publicKey = tmp.resolve("public.key");
-        try (ClientKey k = ClientKey.generate(FheConfig.defaults()); CompactPublicKey pk = k.compactPublicKey()) {
-            Files.write(publicKey, pk.serialize());
+        try (ClientKey k = ClientKey.generate(FheConfig.defaults())) {
+            publicKey = org.medvault.app.keys.TestKeySets.writePublic(k, tmp.resolve("keys"), true);
         }
     }
 
@@ -102,10 +100,24 @@ class VaultCommandTest {
     void patientRecordCommands() throws IOException {
         Path v = init("patient");
         Path rec = tmp.resolve("me.mvrec");
-        Cli.Result e = Cli.run(Map.of(), "record", "encrypt", "--schema", EXAMPLES.resolve("schema.json").toString(),
-                "--public-key", publicKey.toString(), "--in", EXAMPLES.resolve("my-record.json").toString(), "--out", rec.toString());
+        Path kit = tmp.resolve("kit");
+        Cli.Result k = Cli.run(Map.of(), "vault", "kit", "--vault", v.toString(), "--out", kit.toString());
+        assertEquals(0, k.exit(), k.toString());
+        Cli.Result e = Cli.run(Map.of(), "record", "encrypt", "--kit", kit.toString(),
+                "--in", EXAMPLES.resolve("my-record.json").toString(), "--out", rec.toString());
         assertEquals(0, e.exit(), e.toString());
-        assertEquals(0, Cli.run(Map.of(), "vault", "import", "--vault", v.toString(), rec.toString()).exit());
+        assertTrue(e.out().contains("Encrypted and proved record me-0001"), e.out());
+        Cli.Result imp = Cli.run(Map.of(), "vault", "import", "--vault", v.toString(), "--server-key",
+                publicKey.resolveSibling("server.key").toString(), rec.toString());
+        assertEquals(0, imp.exit(), imp.toString());
+        assertTrue(imp.out().contains("Per record: verify + sanitize"), imp.out());
+        assertEquals(1, info(v).get("records").asLong());
+        // The same file again: the id is taken; refused naming both sources, nothing changes.
+        Cli.Result again = Cli.run(Map.of(), "vault", "import", "--vault", v.toString(), "--server-key",
+                publicKey.resolveSibling("server.key").toString(), rec.toString());
+        assertEquals(1, again.exit(), again.toString());
+        assertTrue(again.err().contains("me.mvrec") && again.err().contains("already in the vault from batch")
+                && again.err().contains("record file me.mvrec"), again.err());
         assertEquals(1, info(v).get("records").asLong());
         Cli.Result w = Cli.run(Map.of(), "vault", "withdraw", "--vault", v.toString(), "--record", "me-0001", "--json");
         assertEquals(0, w.exit(), w.toString());
@@ -118,10 +130,8 @@ class VaultCommandTest {
         Path keys = tmp.resolve("qkeys");
         Files.createDirectories(keys);
         char[] pass = "cli query passphrase".toCharArray();
-        try (ClientKey k = ClientKey.generate(FheConfig.defaults()); CompactPublicKey pk = k.compactPublicKey();
-             org.medvault.fhe.CompressedServerKey sk = k.compressedServerKey()) {
-            Files.write(keys.resolve("public.key"), pk.serialize());
-            Files.write(keys.resolve("server.key"), sk.serialize());
+        try (ClientKey k = ClientKey.generate(FheConfig.defaults())) {
+            org.medvault.app.keys.TestKeySets.writePublic(k, keys, true);
             Files.write(keys.resolve("client.key"), org.medvault.app.keys.SecretKeyFile.seal("client-key", k.keyId(), k.serialize(), pass));
         }
         Path v = tmp.resolve("cliquery.db");

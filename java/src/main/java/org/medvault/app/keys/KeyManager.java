@@ -30,12 +30,14 @@ import org.medvault.fhe.FheRuntime;
 import org.medvault.fhe.FheType;
 import org.medvault.fhe.FheUint16;
 import org.medvault.fhe.MedVaultException;
+import org.medvault.fhe.SubmissionKey;
 
 /** Key management use cases: generate a personal key set, describe it, verify it, re-protect it. */
 public final class KeyManager {
     public static final String CLIENT_KEY_KIND = "client-key";
     private static final List<String> KEY_FILES = List.of(
-            KeySetManifest.CLIENT_KEY, KeySetManifest.SERVER_KEY, KeySetManifest.PUBLIC_KEY, KeySetManifest.FILE_NAME);
+            KeySetManifest.CLIENT_KEY, KeySetManifest.SERVER_KEY, KeySetManifest.PUBLIC_KEY, KeySetManifest.SUBMISSION_KEY,
+            KeySetManifest.SUBMISSION_CRS, KeySetManifest.FILE_NAME);
 
     private final Consumer<String> progress;
 
@@ -161,6 +163,11 @@ public final class KeyManager {
                 files.put(KeySetManifest.SERVER_KEY, sk.serialize());
             }
             files.put(KeySetManifest.PUBLIC_KEY, pk.serialize());
+        }
+        progress.accept("making the submission key and its CRS (for proven records)");
+        try (SubmissionKey sub = ck.takeSubmissionKey()) {
+            files.put(KeySetManifest.SUBMISSION_KEY, sub.publicKeyBytes());
+            files.put(KeySetManifest.SUBMISSION_CRS, sub.crsBytes());
         }
     }
 
@@ -383,6 +390,18 @@ public final class KeyManager {
                         return "key id " + pk.keyId() + " != " + m.keyId();
                     }
                     return pk.isOriginal() ? null : "not the original public key of this key id";
+                }
+            }));
+        }
+        byte[] subKey = contents.get(KeySetManifest.SUBMISSION_KEY);
+        byte[] subCrs = contents.get(KeySetManifest.SUBMISSION_CRS);
+        if (subKey == null || subCrs == null) {
+            checks.add(new Check("submission key and CRS", false,
+                    "missing: this key set predates proven submissions; generate a new one"));
+        } else {
+            checks.add(check("submission key and CRS", () -> {
+                try (SubmissionKey sub = SubmissionKey.load(subKey, subCrs)) {
+                    return sub.keyId().equals(m.keyId()) ? null : "key id " + sub.keyId() + " != " + m.keyId();
                 }
             }));
         }

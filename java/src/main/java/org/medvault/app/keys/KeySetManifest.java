@@ -33,6 +33,10 @@ public record KeySetManifest(
     public static final String CLIENT_KEY = "client.key";
     public static final String SERVER_KEY = "server.key";
     public static final String PUBLIC_KEY = "public.key";
+    /** The public key for proven submissions (dedicated zero-knowledge parameters). */
+    public static final String SUBMISSION_KEY = "submission.key";
+    /** The CRS that submission proofs are made and checked with; made with the keys. */
+    public static final String SUBMISSION_CRS = "submission.crs";
 
     static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)

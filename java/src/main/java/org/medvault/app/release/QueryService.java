@@ -11,6 +11,7 @@ import java.util.List;
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
 import org.medvault.app.keys.KeySetManifest;
+import org.medvault.app.keys.ServerKeyFiles;
 import org.medvault.app.keys.SecretKeyFile;
 import org.medvault.app.vault.VaultStore;
 import org.medvault.common.UserException;
@@ -56,7 +57,7 @@ public final class QueryService {
             VaultSchema schema = store.schema();
             long n = store.stats().records();
             QueryPlan plan = QueryPlanner.plan(schema, query, n);
-            LoadedKey key = loadServerKey(serverKeyFile, store.keyId());
+            ServerKeyFiles.Loaded key = loadServerKey(serverKeyFile, store.keyId());
             KeySetManifest.Threshold roster = key.squashing() ? store.roster() : null;
             Evaluation ev;
             try (ServerKey sk = key.key()) {
@@ -133,23 +134,8 @@ public final class QueryService {
         }
     }
 
-    /** The server key and whether it can noise-squash. */
-    record LoadedKey(ServerKey key, boolean squashing) {}
-
-    LoadedKey loadServerKey(Path file, String keyId) {
-        Path f = Files.isDirectory(file) ? file.resolve(KeySetManifest.SERVER_KEY) : file;
-        progress.note("loading the server key " + f);
-        if (!Files.isRegularFile(f) || !Files.isReadable(f)) {
-            AtomicFiles.read(f, "server key"); // throws the usual clear error
-        }
-        try (CompressedServerKey c = CompressedServerKey.read(f)) {
-            if (!c.keyId().equals(keyId)) {
-                throw new UserException(f + " is the server key of key " + c.keyId() + "; the vault is under key " + keyId);
-            }
-            return new LoadedKey(c.decompress(), c.config().noiseSquashing());
-        } catch (MedVaultException e) {
-            throw new UserException(f + " is not a MedVault server key (" + e.getMessage() + ")");
-        }
+    ServerKeyFiles.Loaded loadServerKey(Path file, String keyId) {
+        return ServerKeyFiles.load(file, keyId, progress);
     }
 
     // ---------------------------------------------------------------- results

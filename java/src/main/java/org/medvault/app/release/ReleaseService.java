@@ -13,6 +13,7 @@ import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
 import org.medvault.app.keys.CustodianShare;
 import org.medvault.app.keys.KeySetManifest;
+import org.medvault.app.keys.ServerKeyFiles;
 import org.medvault.app.keys.SecretKeyFile;
 import org.medvault.app.vault.VaultStore;
 import org.medvault.common.UserException;
@@ -129,7 +130,7 @@ public final class ReleaseService {
             // 3. Derive the outputs ourselves and compare every byte.
             long d0 = System.nanoTime();
             QueryService.Evaluation ev;
-            QueryService.LoadedKey key = queries.loadServerKey(serverKeyFile, store.keyId());
+            ServerKeyFiles.Loaded key = queries.loadServerKey(serverKeyFile, store.keyId());
             try (ServerKey sk = key.key()) {
                 if (!key.squashing()) {
                     throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");

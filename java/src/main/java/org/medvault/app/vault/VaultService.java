@@ -16,6 +16,7 @@ import java.util.concurrent.Future;
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
 import org.medvault.app.keys.KeySetManifest;
+import org.medvault.app.keys.ServerKeyFiles;
 import org.medvault.common.Digests;
 import org.medvault.common.UserException;
 import org.medvault.fhe.Ciphertext;
@@ -25,6 +26,8 @@ import org.medvault.fhe.CompactPublicKey;
 import org.medvault.fhe.FheRuntime;
 import org.medvault.fhe.FheType;
 import org.medvault.fhe.MedVaultException;
+import org.medvault.fhe.ServerKey;
+import org.medvault.fhe.SubmissionKey;
 import org.medvault.schema.FieldSpec;
 import org.medvault.schema.VaultSchema;
 
@@ -58,7 +61,8 @@ public final class VaultService {
             throw new UserException(publicKeyFile + " is not a MedVault public key (" + e.getMessage() + ")");
         }
         KeySetManifest.Threshold roster = rosterBeside(publicKeyFile, pkBytes, keyId);
-        try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId, roster)) {
+        byte[][] submission = submissionBeside(publicKeyFile, keyId);
+        try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId, roster, submission[0], submission[1])) {
             return new InitResult(vaultFile, keyId, schema.name(), schema.digest(), schema.fields().size(),
                     schema.recordLayout().size(), schema.blocksPerRecord(), schema.minCohort(), describe(roster, keyId));
         }
@@ -96,6 +100,40 @@ public final class VaultService {
         return m.threshold();
     }
 
+    /**
+     * The submission key and CRS beside public.key (the key ceremony writes them there): the vault
+     * pins them, and verifies every submitted record's proof with them.
+     */
+    private static byte[][] submissionBeside(Path publicKeyFile, String keyId) {
+        Path dir = publicKeyFile.toAbsolutePath().getParent();
+        Path keyFile = dir.resolve(KeySetManifest.SUBMISSION_KEY);
+        Path crsFile = dir.resolve(KeySetManifest.SUBMISSION_CRS);
+        if (!java.nio.file.Files.isRegularFile(keyFile) || !java.nio.file.Files.isRegularFile(crsFile)) {
+            throw new UserException(publicKeyFile + ": no " + KeySetManifest.SUBMISSION_KEY + " and " + KeySetManifest.SUBMISSION_CRS
+                    + " beside it (key sets made before proven submissions have none: generate a new key set)");
+        }
+        byte[] key = AtomicFiles.read(keyFile, "submission key");
+        byte[] crs = AtomicFiles.read(crsFile, "submission CRS");
+        try (SubmissionKey sub = SubmissionKey.load(key, crs)) {
+            if (!sub.keyId().equals(keyId)) {
+                throw new UserException(keyFile + " belongs to key " + sub.keyId() + ", not to " + publicKeyFile + " (key " + keyId + ")");
+            }
+        } catch (MedVaultException e) {
+            throw new UserException(keyFile + " / " + crsFile + ": not a MedVault submission key and CRS (" + e.getMessage() + ")");
+        }
+        return new byte[][] {key, crs};
+    }
+
+    /** Writes the vault's submission kit (layout, submission key, CRS) for patients and portals. */
+    public SubmissionKit kit(Path vaultFile, Path outDir) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            byte[][] sub = store.submissionKey();
+            SubmissionKit kit = new SubmissionKit(store.keyId(), store.schema(), sub[0], sub[1]);
+            kit.write(outDir);
+            return kit;
+        }
+    }
+
     // ------------------------------------------------------------------ batch encryption
 
     public record EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile) {}
@@ -119,6 +157,8 @@ public final class VaultService {
             Map<String, Long> seen = new HashMap<>();
             long[] counts = new long[2]; // rows read, already in the vault
             String name = input.toString();
+            String source = "encrypt " + input.getFileName();
+            List<String> clashes = new ArrayList<>();
             InputReader.read(input, format, schema, row -> {
                 counts[0]++;
                 RecordCodec.Encoded e = codec.encode(name, row);
@@ -134,8 +174,14 @@ public final class VaultService {
                                 "duplicate record id '" + id + "' (first at row " + first + ")"));
                         return;
                     }
-                    if (store.hasRecord(id)) {
-                        counts[1]++;
+                    String from = store.batchSourceOf(id);
+                    if (from != null) {
+                        if (!from.equals(source)) { // another source's record: never shadowed, never skipped
+                            clashes.add(name + " row " + row.row() + ": record id '" + id + "' is already in the vault from "
+                                    + store.sourceOf(id));
+                            return;
+                        }
+                        counts[1]++; // stored by an earlier run of this same batch (resumed)
                         return;
                     }
                 } else {
@@ -145,6 +191,10 @@ public final class VaultService {
             });
             if (counts[0] == 0) {
                 throw new UserException(input + ": no records in the file");
+            }
+            if (!clashes.isEmpty()) {
+                throw new UserException(clashes.size() + " record id(s) of " + input + " belong to records another source"
+                        + " stored; nothing was stored (withdraw them, or give these rows other ids):" + listed(clashes));
             }
             if (!errors.isEmpty() && !options.skipInvalid()) {
                 StringBuilder sb = new StringBuilder(errors.size() + " invalid value" + (errors.size() == 1 ? "" : "s")
@@ -169,7 +219,7 @@ public final class VaultService {
             long bytes = 0;
             if (!good.isEmpty()) {
                 try (CompactPublicKey pk = CompactPublicKey.deserialize(store.publicKey())) {
-                    long[] r = storeBatch(store, pk, codec, good, "encrypt " + input.getFileName());
+                    long[] r = storeBatch(store, pk, codec, good, source);
                     chunks = r[0];
                     bytes = r[1];
                 }
@@ -306,11 +356,16 @@ public final class VaultService {
 
     // ------------------------------------------------------------------ a patient's own record
 
-    public record RecordFileResult(Path file, String recordId, String keyId, String schemaSha256, long bytes) {}
+    public record RecordFileResult(Path file, String recordId, String keyId, String schemaSha256, long bytes,
+                                   double proveSeconds) {}
 
-    /** Encrypts one record (a JSON object) into a file a patient can hand to the vault admin. */
-    public RecordFileResult encryptRecord(Path schemaFile, Path publicKeyFile, Path input, String idOverride, Path out) {
-        VaultSchema schema = VaultSchema.parse(AtomicFiles.read(schemaFile, "schema"), schemaFile.toString());
+    /**
+     * Encrypts one record (a JSON object) with a vault's submission kit and proves it, into a file a
+     * patient can hand to the vault admin. Needs no secret.
+     */
+    public RecordFileResult encryptRecord(Path kitDir, Path input, String idOverride, Path out) {
+        SubmissionKit kit = SubmissionKit.read(kitDir);
+        VaultSchema schema = kit.schema();
         RecordCodec codec = new RecordCodec(schema);
         List<InputRow> rows = new ArrayList<>();
         InputReader.read(input, InputFormat.JSONL, schema, rows::add);
@@ -325,26 +380,40 @@ public final class VaultService {
             throw new UserException(sb.toString());
         }
         String id = idOverride != null ? idOverride : row.id() != null ? row.id() : "r-" + UUID.randomUUID();
-        try (CompactPublicKey pk = CompactPublicKey.deserialize(AtomicFiles.read(publicKeyFile, "public key"))) {
-            byte[] list = encryptChunk(pk, codec, List.of(new GoodRow(id, e.values())));
-            RecordFile rf = new RecordFile(id, pk.keyId(), schema.digest(), list);
+        try (SubmissionKey sub = SubmissionKey.load(kit.submissionKey(), kit.crs())) {
+            if (!sub.keyId().equals(kit.keyId())) {
+                throw new UserException(kitDir + ": its submission key is key " + sub.keyId() + ", its layout says " + kit.keyId());
+            }
+            progress.note("encrypting and proving record " + id);
+            long t0 = System.nanoTime();
+            byte[] list = sub.prove(codec.layout(), e.values(), RecordFile.metadata(kit.keyId(), schema.digest(), id));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            RecordFile rf = new RecordFile(id, kit.keyId(), schema.digest(), list);
             byte[] bytes = rf.toBytes();
             AtomicFiles.write(out, bytes, false);
-            return new RecordFileResult(out, id, pk.keyId(), schema.digest(), bytes.length);
+            return new RecordFileResult(out, id, kit.keyId(), schema.digest(), bytes.length, seconds);
         } catch (MedVaultException ex) {
-            throw new UserException(publicKeyFile + ": " + ex.getMessage());
+            throw new UserException(kitDir + ": " + ex.getMessage());
         }
     }
 
-    public record ImportResult(Path vault, List<String> imported, List<String> alreadyPresent, long vaultRecords,
-                               String vaultDigest) {}
+    public record ImportResult(Path vault, List<String> imported, long vaultRecords, String vaultDigest, double seconds,
+                               double secondsPerRecord, long pbsPerRecord, double bytesPerRecord) {}
 
-    /** Adds patients' record files, all or none (one transaction); records already present are skipped. */
-    public ImportResult importRecords(Path vaultFile, List<Path> files) {
+    /**
+     * Adds patients' proven record files, all or none (one transaction). Each is verified against
+     * the vault's pinned submission key (proof bound to key id, schema digest and record id), cast
+     * and sanitized block by block, clamped into the schema's ranges with its squares recomputed
+     * (so no value outside the declared range reaches an aggregate), then stored. A record id that
+     * is already in the vault, or in two of the files, is refused with both sources named.
+     */
+    public ImportResult importRecords(Path vaultFile, List<Path> files, Path serverKeyFile) {
+        long start = System.nanoTime();
         try (VaultStore store = VaultStore.open(vaultFile)) {
             VaultSchema schema = store.schema();
-            List<FheType<?>> layout = schema.recordLayout();
             List<RecordFile> loaded = new ArrayList<>();
+            List<String> problems = new ArrayList<>();
+            Map<String, Path> seen = new HashMap<>();
             for (Path f : files) {
                 RecordFile rf = RecordFile.parse(AtomicFiles.read(f, "record file"), f.toString());
                 if (!rf.keyId().equals(store.keyId())) {
@@ -353,38 +422,89 @@ public final class VaultService {
                 if (!rf.schemaSha256().equals(schema.digest())) {
                     throw new UserException(f + " was made with another schema than vault " + vaultFile);
                 }
-                try (CompactCiphertextList list = CompactCiphertextList.deserialize(rf.list())) {
-                    if (!list.keyId().equals(store.keyId()) || !list.types().equals(layout)) {
-                        throw new UserException(f + ": its ciphertexts do not match the vault's key and record layout");
-                    }
-                } catch (MedVaultException e) {
-                    throw new UserException(f + ": corrupt ciphertexts (" + e.getMessage() + ")");
+                Path first = seen.putIfAbsent(rf.recordId(), f);
+                String existing = store.sourceOf(rf.recordId());
+                if (first != null) {
+                    problems.add(f + ": record id '" + rf.recordId() + "' is also the id of " + first);
+                } else if (existing != null) {
+                    problems.add(f + ": record id '" + rf.recordId() + "' is already in the vault from " + existing);
                 }
                 loaded.add(rf);
             }
+            if (!problems.isEmpty()) {
+                throw new UserException(problems.size() + " record id clash(es); nothing was imported (a record is"
+                        + " replaced only by withdrawing it first):" + listed(problems));
+            }
+            List<byte[]> stored = new ArrayList<>();
+            byte[][] sub = store.submissionKey();
+            List<FheType<?>> layout = schema.recordLayout();
+            long[] maxima = schema.slotMaxima();
+            int[] squares = schema.squareSlots();
+            long pbs0;
+            long t0;
+            try (SubmissionKey submission = SubmissionKey.load(sub[0], sub[1])) {
+                // Every proof first (no server key needed): a bad file is refused before any costly work.
+                for (int i = 0; i < loaded.size(); i++) {
+                    RecordFile rf = loaded.get(i);
+                    refusing(files.get(i), rf, () -> submission.verify(rf.list(), rf.metadata(), layout, maxima, squares));
+                }
+                ServerKeyFiles.Loaded key = ServerKeyFiles.load(serverKeyFile, store.keyId(), progress);
+                pbs0 = FheRuntime.pbsCount();
+                t0 = System.nanoTime();
+                try (ServerKey sk = key.key()) {
+                    progress.begin("verifying and sanitizing", loaded.size());
+                    for (int i = 0; i < loaded.size(); i++) {
+                        RecordFile rf = loaded.get(i);
+                        refusing(files.get(i), rf, () -> stored.add(submission.sanitize(sk, rf.list(), rf.metadata(), layout,
+                                maxima, squares)));
+                        progress.advance(i + 1);
+                    }
+                } finally {
+                    progress.end();
+                }
+            }
+            double sanitizeSeconds = (System.nanoTime() - t0) / 1e9;
+            long pbs = FheRuntime.pbsCount() - pbs0;
             List<String> imported = new ArrayList<>();
-            List<String> present = new ArrayList<>();
-            long batch = store.beginBatch("import " + files.size() + " record file(s)");
+            long bytes = 0;
             boolean committed = false;
             try {
-                for (RecordFile rf : loaded) {
-                    if (store.hasRecord(rf.recordId()) || imported.contains(rf.recordId())) {
-                        present.add(rf.recordId());
-                        continue;
-                    }
-                    long chunk = store.insertChunk(batch, rf.list(), 1);
+                for (int i = 0; i < loaded.size(); i++) {
+                    RecordFile rf = loaded.get(i);
+                    long batch = store.beginBatch("record file " + files.get(i).getFileName());
+                    long chunk = store.insertChunk(batch, stored.get(i), 1);
                     store.insertRecord(rf.recordId(), chunk, 0, batch);
+                    store.finishBatch(batch, 1);
                     imported.add(rf.recordId());
+                    bytes += stored.get(i).length;
                 }
-                store.finishBatch(batch, imported.size());
                 committed = true;
             } finally {
                 if (!committed) {
                     store.rollback();
                 }
             }
-            return new ImportResult(vaultFile, imported, present, store.stats().records(), store.digest());
+            int n = loaded.size();
+            return new ImportResult(vaultFile, imported, store.stats().records(), store.digest(),
+                    (System.nanoTime() - start) / 1e9, sanitizeSeconds / n, pbs / n, (double) bytes / n);
         }
+    }
+
+    private static void refusing(Path file, RecordFile rf, Runnable check) {
+        try {
+            check.run();
+        } catch (MedVaultException e) {
+            throw new UserException(file + " (record '" + rf.recordId() + "') refused, nothing was imported: " + e.getMessage());
+        }
+    }
+
+    private static String listed(List<String> problems) {
+        StringBuilder sb = new StringBuilder();
+        problems.stream().limit(MAX_LISTED_ERRORS).forEach(p -> sb.append("\n  ").append(p));
+        if (problems.size() > MAX_LISTED_ERRORS) {
+            sb.append("\n  … and ").append(problems.size() - MAX_LISTED_ERRORS).append(" more");
+        }
+        return sb.toString();
     }
 
     public record WithdrawResult(Path vault, String recordId, boolean ciphertextDeleted, long vaultRecords, String vaultDigest) {}
@@ -431,8 +551,9 @@ public final class VaultService {
             int slot = chunk.slots().get(chunk.recordIds().indexOf(recordId));
             int per = schema.recordLayout().size();
             Map<String, String> out = new LinkedHashMap<>();
-            try (CompactCiphertextList list = CompactCiphertextList.deserialize(chunk.list())) {
-                List<Ciphertext> cts = list.expand();
+            try (CompactCiphertextList list = SubmissionKey.isSanitized(chunk.list()) ? null
+                    : CompactCiphertextList.deserialize(chunk.list())) {
+                List<Ciphertext> cts = list == null ? SubmissionKey.readSanitized(chunk.list()) : list.expand();
                 try {
                     int i = slot * per;
                     for (FieldSpec f : schema.fields()) {

@@ -27,7 +27,7 @@ import org.medvault.schema.VaultSchema;
  * is one transaction: a crash, {@code kill -9} or a bad row leaves the vault as it was before it.
  */
 public final class VaultStore implements AutoCloseable {
-    public static final String FORMAT = "medvault-vault/1";
+    public static final String FORMAT = "medvault-vault/2";
 
     private final Connection db;
     private final Path file;
@@ -49,7 +49,7 @@ public final class VaultStore implements AutoCloseable {
 
     /** Creates a new vault file; refuses to touch an existing one. */
     public static VaultStore create(Path file, VaultSchema schema, byte[] publicKey, String keyId,
-                                    KeySetManifest.Threshold roster) {
+                                    KeySetManifest.Threshold roster, byte[] submissionKey, byte[] submissionCrs) {
         if (Files.exists(file)) {
             throw new UserException(file + " already exists; a vault is never overwritten");
         }
@@ -61,6 +61,7 @@ public final class VaultStore implements AutoCloseable {
                 try (Statement s = c.createStatement()) {
                     s.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
                     s.execute("CREATE TABLE public_key (key_id TEXT PRIMARY KEY, bytes BLOB NOT NULL)");
+                    s.execute("CREATE TABLE submission (name TEXT PRIMARY KEY, bytes BLOB NOT NULL)");
                     s.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, source TEXT NOT NULL, records INTEGER NOT NULL,"
                             + " created TEXT NOT NULL)");
                     s.execute("CREATE TABLE chunks (id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),"
@@ -81,6 +82,14 @@ public final class VaultStore implements AutoCloseable {
                     p.setBytes(2, publicKey);
                     p.executeUpdate();
                 }
+                try (PreparedStatement p = c.prepareStatement("INSERT INTO submission VALUES (?, ?), (?, ?)")) {
+                    p.setString(1, "public_key");
+                    p.setBytes(2, submissionKey);
+                    p.setString(3, "crs");
+                    p.setBytes(4, submissionCrs);
+                    p.executeUpdate();
+                }
+                put(c, "submission_crs_sha256", Digests.sha256(submissionCrs));
                 c.commit();
             }
             Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -111,7 +120,9 @@ public final class VaultStore implements AutoCloseable {
             }
             if (!FORMAT.equals(format)) {
                 c.close();
-                throw new UserException(file + ": unsupported vault format " + format);
+                throw new UserException(file + ": unsupported vault format " + format
+                        + ("medvault-vault/1".equals(format) ? " (made before proven submissions, under a key set without a"
+                                + " submission key: create a new vault under a new key set and re-encrypt)" : ""));
             }
             c.setAutoCommit(false);
             return store;
@@ -252,6 +263,53 @@ public final class VaultStore implements AutoCloseable {
             db.rollback();
         } catch (SQLException ignored) {
             // the connection is closing anyway; SQLite rolls back an open transaction on close
+        }
+    }
+
+    /** The submission public key and CRS pinned at creation: {public key, CRS}. */
+    public byte[][] submissionKey() {
+        byte[][] out = new byte[2][];
+        try (PreparedStatement p = db.prepareStatement("SELECT name, bytes FROM submission")) {
+            try (ResultSet r = p.executeQuery()) {
+                while (r.next()) {
+                    out["crs".equals(r.getString(1)) ? 1 : 0] = r.getBytes(2);
+                }
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+        if (out[0] == null || out[1] == null) {
+            throw new UserException(file + ": the vault's submission key is missing");
+        }
+        if (!Digests.sha256(out[1]).equals(meta("submission_crs_sha256"))) {
+            throw new UserException(file + ": the vault's submission CRS is corrupt (its digest does not match)");
+        }
+        return out;
+    }
+
+    /** Where a record came from: its batch's source and time, or null when the id is not in the vault. */
+    public String sourceOf(String id) {
+        try (PreparedStatement p = db.prepareStatement(
+                "SELECT b.id, b.source, b.created FROM records r JOIN batches b ON b.id = r.batch_id WHERE r.id = ?")) {
+            p.setString(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                return r.next() ? "batch " + r.getLong(1) + " (" + r.getString(2) + ", " + r.getString(3) + ")" : null;
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+    }
+
+    /** The source a record's batch was stored from, or null when the id is not in the vault. */
+    public String batchSourceOf(String id) {
+        try (PreparedStatement p = db.prepareStatement(
+                "SELECT b.source FROM records r JOIN batches b ON b.id = r.batch_id WHERE r.id = ?")) {
+            p.setString(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                return r.next() ? r.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
         }
     }
 

@@ -22,8 +22,6 @@ import org.medvault.app.keys.SecretKeyFile;
 import org.medvault.app.vault.InputFormat;
 import org.medvault.app.vault.VaultService;
 import org.medvault.fhe.ClientKey;
-import org.medvault.fhe.CompactPublicKey;
-import org.medvault.fhe.CompressedServerKey;
 import org.medvault.fhe.FheConfig;
 import org.medvault.query.ClearEvaluator;
 import org.medvault.query.QueryException;
@@ -58,10 +56,7 @@ class QueryServiceTest {
         keyDir = tmp.resolve("keys");
         Files.createDirectories(keyDir);
         ck = ClientKey.generate(FheConfig.defaults());
-        try (CompactPublicKey pk = ck.compactPublicKey(); CompressedServerKey sk = ck.compressedServerKey()) {
-            Files.write(keyDir.resolve("public.key"), pk.serialize());
-            Files.write(keyDir.resolve("server.key"), sk.serialize());
-        }
+        org.medvault.app.keys.TestKeySets.writePublic(ck, keyDir, true);
         Files.write(keyDir.resolve("client.key"), SecretKeyFile.seal("client-key", ck.keyId(), ck.serialize(), PASS));
         // The example schema with a small k, so small test cohorts show both sides of suppression.
         schemaFile = tmp.resolve("schema.json");

@@ -17,7 +17,7 @@ import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
 import org.medvault.common.UserException;
 import org.medvault.fhe.ClientKey;
-import org.medvault.fhe.CompactPublicKey;
+import org.medvault.app.keys.TestKeySets;
 import org.medvault.fhe.FheConfig;
 import org.medvault.schema.VaultSchema;
 
@@ -37,19 +37,17 @@ class VaultServiceTest {
     static Path tmp;
     static ClientKey key;
     static Path publicKey;
+    static Path serverKey;
     static Path otherPublicKey;
     static final VaultService service = new VaultService(Progress.NONE);
 
     @BeforeAll
     static void keys() throws IOException {
         key = ClientKey.generate(FheConfig.defaults());
-        publicKey = tmp.resolve("public.key");
-        try (CompactPublicKey pk = key.compactPublicKey()) {
-            Files.write(publicKey, pk.serialize());
-        }
-        otherPublicKey = tmp.resolve("other-public.key");
-        try (ClientKey other = ClientKey.generate(FheConfig.defaults()); CompactPublicKey pk = other.compactPublicKey()) {
-            Files.write(otherPublicKey, pk.serialize());
+        publicKey = TestKeySets.writePublic(key, tmp.resolve("keys"), true);
+        serverKey = publicKey.resolveSibling("server.key");
+        try (ClientKey other = ClientKey.generate(FheConfig.defaults())) {
+            otherPublicKey = TestKeySets.writePublic(other, tmp.resolve("other-keys"), false);
         }
     }
 
@@ -199,21 +197,32 @@ class VaultServiceTest {
         Path vault = newVault("mismatch");
         UserException k = assertThrows(UserException.class, () -> service.encrypt(vault, EXAMPLES.resolve("patients.csv"),
                 InputFormat.CSV, new VaultService.EncryptOptions(false, null, otherPublicKey, null)));
-        assertTrue(k.getMessage().contains("other-public.key") && k.getMessage().contains("encrypted under key"), k.getMessage());
+        assertTrue(k.getMessage().contains("other-keys") && k.getMessage().contains("encrypted under key"), k.getMessage());
         Path otherSchema = write("schema2.json", Files.readString(SCHEMA).replace("\"max\": 120", "\"max\": 110"));
         UserException s = assertThrows(UserException.class, () -> service.encrypt(vault, EXAMPLES.resolve("patients.csv"),
                 InputFormat.CSV, new VaultService.EncryptOptions(false, null, null, otherSchema)));
         assertTrue(s.getMessage().contains("schema2.json") && s.getMessage().contains("not the schema"), s.getMessage());
         assertEquals(0, service.info(vault).records());
         // A patient's record under another key, or another schema, is refused at import.
+        Path otherVault = tmp.resolve("other-key.db");
+        service.init(SCHEMA, otherPublicKey, otherVault);
         Path foreign = tmp.resolve("foreign.mvrec");
-        service.encryptRecord(SCHEMA, otherPublicKey, EXAMPLES.resolve("my-record.json"), null, foreign);
-        UserException imp = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(foreign)));
+        service.encryptRecord(kitOf(otherVault), EXAMPLES.resolve("my-record.json"), null, foreign);
+        UserException imp = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(foreign), serverKey));
         assertTrue(imp.getMessage().contains("foreign.mvrec") && imp.getMessage().contains("key"), imp.getMessage());
+        Path otherSchemaVault = tmp.resolve("other-schema.db");
+        service.init(otherSchema, publicKey, otherSchemaVault);
         Path otherSchemaRecord = tmp.resolve("other-schema.mvrec");
-        service.encryptRecord(otherSchema, publicKey, EXAMPLES.resolve("my-record.json"), null, otherSchemaRecord);
-        assertThrows(UserException.class, () -> service.importRecords(vault, List.of(otherSchemaRecord)));
+        service.encryptRecord(kitOf(otherSchemaVault), EXAMPLES.resolve("my-record.json"), null, otherSchemaRecord);
+        UserException sch = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(otherSchemaRecord), serverKey));
+        assertTrue(sch.getMessage().contains("another schema"), sch.getMessage());
         assertEquals(0, service.info(vault).records());
+    }
+
+    static Path kitOf(Path vault) {
+        Path dir = tmp.resolve(vault.getFileName() + ".kit");
+        service.kit(vault, dir);
+        return dir;
     }
 
     @Test
@@ -221,14 +230,24 @@ class VaultServiceTest {
         Path vault = newVault("patient");
         encrypt(vault, EXAMPLES.resolve("patients.csv"));
         Path rec = tmp.resolve("me.mvrec");
-        VaultService.RecordFileResult r = service.encryptRecord(SCHEMA, publicKey, EXAMPLES.resolve("my-record.json"), null, rec);
+        VaultService.RecordFileResult r = service.encryptRecord(kitOf(vault), EXAMPLES.resolve("my-record.json"), null, rec);
         assertEquals("me-0001", r.recordId());
-        assertTrue(r.bytes() < 40_000, "a lone record costs one mask: " + r.bytes());
-        VaultService.ImportResult imp = service.importRecords(vault, List.of(rec));
+        assertTrue(r.bytes() < 60_000, "one proven record: " + r.bytes());
+        VaultService.ImportResult imp = service.importRecords(vault, List.of(rec), serverKey);
         assertEquals(List.of("me-0001"), imp.imported());
         assertEquals(301, imp.vaultRecords());
-        assertEquals("E78", VaultService.decryptRecord(vault, "me-0001", key).get("diagnosis"));
-        assertEquals(List.of("me-0001"), service.importRecords(vault, List.of(rec)).alreadyPresent(), "idempotent");
+        assertTrue(imp.pbsPerRecord() > 0, "sanitizing bootstraps every block");
+        Map<String, String> back = VaultService.decryptRecord(vault, "me-0001", key);
+        assertEquals("E78", back.get("diagnosis"));
+        assertEquals("52", back.get("age"));
+        assertEquals("2704", back.get("age^2"));
+        assertEquals("28.9", back.get("bmi"));
+        // The same file again: its id is taken. Refused, naming both sources; nothing changes.
+        String digest = service.info(vault).digest();
+        UserException again = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(rec), serverKey));
+        assertTrue(again.getMessage().contains("me.mvrec") && again.getMessage().contains("'me-0001' is already in the vault from batch")
+                && again.getMessage().contains("record file me.mvrec"), again.getMessage());
+        assertEquals(digest, service.info(vault).digest());
 
         long bytesBefore = Files.size(vault);
         VaultService.WithdrawResult w = service.withdraw(vault, "me-0001");
@@ -240,6 +259,91 @@ class VaultServiceTest {
         assertEquals(299, w2.vaultRecords());
         UserException none = assertThrows(UserException.class, () -> service.withdraw(vault, "nobody"));
         assertTrue(none.getMessage().contains("nobody"));
+        // Withdrawn, the id is free again: the patient can re-submit.
+        assertEquals(List.of("me-0001"), service.importRecords(vault, List.of(rec), serverKey).imported());
+    }
+
+    @Test
+    void aSubmittedRecordNeverShadowsAHospitalRecord() throws IOException {
+        // A submitter takes a hospital patient's id before the hospital's batch runs.
+        Path vault = newVault("shadow");
+        Path squat = tmp.resolve("squat.mvrec");
+        service.encryptRecord(kitOf(vault), EXAMPLES.resolve("my-record.json"), "p00010", squat);
+        service.importRecords(vault, List.of(squat), serverKey);
+        UserException e = assertThrows(UserException.class, () -> encrypt(vault, EXAMPLES.resolve("patients.csv")));
+        assertTrue(e.getMessage().contains("patients.csv row ") && e.getMessage().contains("'p00010'")
+                && e.getMessage().contains("record file squat.mvrec") && e.getMessage().contains("nothing was stored"), e.getMessage());
+        assertEquals(1, service.info(vault).records());
+        // And the other way round: after the batch, a submission under a batch id is refused.
+        service.withdraw(vault, "p00010");
+        encrypt(vault, EXAMPLES.resolve("patients.csv"));
+        UserException back = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(squat), serverKey));
+        assertTrue(back.getMessage().contains("encrypt patients.csv"), back.getMessage());
+        // Re-running the same batch (a resumed run) still skips its own records.
+        assertEquals(300, encrypt(vault, EXAMPLES.resolve("patients.csv")).alreadyPresent());
+    }
+
+    /** Every way a hostile submitter can dress up a record file; each is refused and nothing is imported. */
+    @Test
+    void hostileSubmissionsAreRefused() throws IOException {
+        Path vault = newVault("hostile");
+        Path kit = kitOf(vault);
+        Path honest = tmp.resolve("honest.mvrec");
+        service.encryptRecord(kit, EXAMPLES.resolve("my-record.json"), "victim", honest);
+        RecordFile victim = RecordFile.parse(Files.readAllBytes(honest), "honest.mvrec");
+
+        // 1. An unproven record file (the old format, or anyone's own encoder).
+        Path v1 = tmp.resolve("v1.mvrec");
+        Files.write(v1, org.medvault.app.HeaderedFile.join("MEDVAULT-RECORD v1\n",
+                "{\"recordId\":\"a\",\"keyId\":\"" + victim.keyId() + "\",\"schemaSha256\":\"" + victim.schemaSha256() + "\"}", new byte[10]));
+        assertRefused(vault, v1, "unproven record file");
+        // 2. The current format around an unproven compact list under the vault's trusted key:
+        //    the submitter would control carries and padding bits, and could copy the vault's own ciphertexts.
+        Path unproven = tmp.resolve("unproven.mvrec");
+        try (org.medvault.fhe.CompactPublicKey pk = org.medvault.fhe.CompactPublicKey.deserialize(Files.readAllBytes(publicKey))) {
+            org.medvault.fhe.CompactCiphertextList.Builder b = pk.listBuilder();
+            VaultSchema schema = VaultSchema.parse(Files.readAllBytes(SCHEMA), "schema.json");
+            schema.recordLayout().forEach(t -> b.push(t, 1));
+            try (org.medvault.fhe.CompactCiphertextList list = b.build()) {
+                Files.write(unproven, new RecordFile("b", victim.keyId(), victim.schemaSha256(), list.serialize()).toBytes());
+            }
+        }
+        assertRefused(vault, unproven, "no proof of encryption");
+        // 3. A proof made under another key set, relabelled with this vault's key id.
+        Path otherVault = tmp.resolve("hostile-other.db");
+        service.init(SCHEMA, otherPublicKey, otherVault);
+        Path foreign = tmp.resolve("foreign-proof.mvrec");
+        service.encryptRecord(kitOf(otherVault), EXAMPLES.resolve("my-record.json"), "c", foreign);
+        RecordFile f = RecordFile.parse(Files.readAllBytes(foreign), "foreign");
+        Files.write(foreign, new RecordFile("c", victim.keyId(), victim.schemaSha256(), f.list()).toBytes());
+        assertRefused(vault, foreign, "key");
+        // 4. The victim's proven ciphertexts copied under new ids (k−1 copies would defeat suppression).
+        for (String id : List.of("copy-1", "copy-2")) {
+            Path copy = tmp.resolve(id + ".mvrec");
+            Files.write(copy, new RecordFile(id, victim.keyId(), victim.schemaSha256(), victim.list()).toBytes());
+            assertRefused(vault, copy, "proof of encryption does not verify");
+        }
+        // 5. Bits flipped in the ciphertexts (e.g. carry bits set): the proof no longer holds.
+        for (int at : new int[] {victim.list().length / 2, victim.list().length - 300}) {
+            byte[] body = victim.list().clone();
+            body[at] ^= 0x30;
+            Path bad = tmp.resolve("flipped.mvrec");
+            Files.write(bad, new RecordFile("victim", victim.keyId(), victim.schemaSha256(), body).toBytes());
+            assertRefused(vault, bad, "refused");
+        }
+        // All or nothing: one bad file among good ones imports none of them.
+        Path copy = tmp.resolve("copy-1.mvrec");
+        UserException mixed = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(honest, copy), serverKey));
+        assertTrue(mixed.getMessage().contains("copy-1.mvrec") && mixed.getMessage().contains("nothing was imported"), mixed.getMessage());
+        assertEquals(0, service.info(vault).records());
+        assertEquals(List.of("victim"), service.importRecords(vault, List.of(honest), serverKey).imported());
+    }
+
+    private static void assertRefused(Path vault, Path file, String reason) {
+        String digest = service.info(vault).digest();
+        UserException e = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(file), serverKey));
+        assertTrue(e.getMessage().contains(file.getFileName().toString()) && e.getMessage().contains(reason), e.getMessage());
+        assertEquals(digest, service.info(vault).digest(), "nothing changed");
     }
 
     @Test
