@@ -173,7 +173,8 @@ pub fn verify_and_sanitize(
                 Kind::U32 => Ct::U32(expander.get::<FheUint32>(i)?.ok_or_else(missing)?),
                 Kind::U64 => Ct::U64(expander.get::<FheUint64>(i)?.ok_or_else(missing)?),
             };
-            out.push(clamp(ct, r.max)?);
+            // A square is recomputed below: clamping it first would be wasted work.
+            out.push(if r.square_of.is_some() { ct } else { clamp(ct, r.max)? });
         }
         // Squares from the clamped values: whatever square was submitted is discarded.
         for (i, r) in rules.iter().enumerate() {

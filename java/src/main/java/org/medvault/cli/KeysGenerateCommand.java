@@ -146,6 +146,8 @@ final class KeysGenerateCommand extends BaseCommand {
             case "client.key" -> "SECRET: decrypts everything; passphrase-protected (Argon2id + AES-256-GCM), mode 0600";
             case "server.key" -> "public: lets an analyst compute on your ciphertexts";
             case "public.key" -> "public: lets anyone encrypt data for you";
+            case "submission.key" -> "public: lets patients and portals submit proven records";
+            case "submission.crs" -> "public: the reference string their proofs are made and checked with";
             case "key.json" -> "public: key id, parameters, file digests, custodians' signing keys";
             default -> name.endsWith(".share")
                     ? "SECRET: one custodian's share and signing key; under that custodian's passphrase, mode 0600"

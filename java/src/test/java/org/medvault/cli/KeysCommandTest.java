@@ -57,7 +57,7 @@ class KeysCommandTest {
         String keyId = generated.get("keyId").asText();
         assertTrue(keyId.matches("[0-9a-f]{64}"), keyId);
         assertEquals("PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128", generated.get("parameters").asText());
-        for (String f : new String[] {"client.key", "server.key", "public.key", "key.json"}) {
+        for (String f : new String[] {"client.key", "server.key", "public.key", "submission.key", "submission.crs", "key.json"}) {
             assertTrue(Files.isRegularFile(keys.resolve(f)), f);
         }
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys.resolve("client.key"))));
@@ -66,7 +66,7 @@ class KeysCommandTest {
         assertTrue(clientKey.startsWith("MEDVAULT-SECRET v1\n"), "sealed, not raw");
         assertFalse(clientKey.contains(PASS));
         try (Stream<Path> files = Files.list(keys)) {
-            assertEquals(4, files.count(), "no temporary files left behind");
+            assertEquals(6, files.count(), "no temporary files left behind");
         }
     }
 
@@ -76,7 +76,7 @@ class KeysCommandTest {
         assertEquals(0, r.exit(), r.toString());
         JsonNode j = JSON.readTree(r.out());
         assertEquals(generated.get("keyId").asText(), j.get("keyId").asText());
-        assertEquals(4, j.get("parts").size());
+        assertEquals(6, j.get("parts").size());
         assertEquals(0, j.get("missing").size());
         for (JsonNode p : j.get("parts")) {
             assertEquals(j.get("keyId").asText(), p.get("keyId").asText(), p.toString());
@@ -93,7 +93,7 @@ class KeysCommandTest {
         assertEquals(0, r.exit(), r.toString());
         JsonNode j = JSON.readTree(r.out());
         assertTrue(j.get("ok").asBoolean());
-        assertEquals(8, j.get("checks").size());
+        assertEquals(11, j.get("checks").size());
         assertEquals("", r.err(), "--quiet prints nothing on stderr");
 
         // A server key from another key set does not belong.

@@ -314,6 +314,19 @@ public final class KeyManager {
             KeySetManifest m = KeySetManifest.parse(data, name);
             return new PartInfo(p.getFileName().toString(), "manifest", data.length, m.keyId(), "created " + m.created());
         }
+        String file = p.getFileName().toString();
+        if (file.equals(KeySetManifest.SUBMISSION_KEY) || file.equals(KeySetManifest.SUBMISSION_CRS)) {
+            Path dir = p.toAbsolutePath().getParent();
+            try (SubmissionKey sub = SubmissionKey.load(AtomicFiles.read(dir.resolve(KeySetManifest.SUBMISSION_KEY), "submission key"),
+                    AtomicFiles.read(dir.resolve(KeySetManifest.SUBMISSION_CRS), "submission CRS"))) {
+                return file.equals(KeySetManifest.SUBMISSION_KEY)
+                        ? new PartInfo(file, "submission key (zero-knowledge public key)", data.length, sub.keyId(),
+                                "for proven records from patients and portals")
+                        : new PartInfo(file, "submission CRS", data.length, sub.keyId(), "proofs of up to 512 bits each");
+            } catch (MedVaultException e) {
+                throw new UserException(name + " is not a MedVault submission key and CRS (" + e.getMessage() + ")");
+            }
+        }
         try (CompactPublicKey pk = CompactPublicKey.deserialize(data)) {
             return new PartInfo(p.getFileName().toString(), "public key (compact)", data.length, pk.keyId(),
                     pk.isOriginal() ? "original: its hash is the key id" : "derived: valid, but not the key set's original");

@@ -219,6 +219,20 @@ class VaultServiceTest {
         assertEquals(0, service.info(vault).records());
     }
 
+    /** A two-field schema: sanitizing one of its records takes a few seconds, not the example's 24. */
+    static final String TINY = "{\"name\":\"tiny\",\"idField\":\"patient_id\",\"fields\":[{\"name\":\"age\",\"type\":\"uint\","
+            + "\"min\":0,\"max\":120},{\"name\":\"sex\",\"type\":\"category\",\"codes\":[\"1\",\"2\",\"9\"]}]}";
+
+    static Path tinyVault(String name, Path publicKeyFile) throws IOException {
+        Path v = tmp.resolve(name + ".db");
+        service.init(write("tiny.json", TINY), publicKeyFile, v);
+        return v;
+    }
+
+    static Path tinyRecord(String id, int age) throws IOException {
+        return write(id + ".json", "{\"patient_id\":\"" + id + "\",\"age\":" + age + ",\"sex\":\"2\"}\n");
+    }
+
     static Path kitOf(Path vault) {
         Path dir = tmp.resolve(vault.getFileName() + ".kit");
         service.kit(vault, dir);
@@ -259,37 +273,41 @@ class VaultServiceTest {
         assertEquals(299, w2.vaultRecords());
         UserException none = assertThrows(UserException.class, () -> service.withdraw(vault, "nobody"));
         assertTrue(none.getMessage().contains("nobody"));
-        // Withdrawn, the id is free again: the patient can re-submit.
-        assertEquals(List.of("me-0001"), service.importRecords(vault, List.of(rec), serverKey).imported());
     }
 
     @Test
     void aSubmittedRecordNeverShadowsAHospitalRecord() throws IOException {
         // A submitter takes a hospital patient's id before the hospital's batch runs.
-        Path vault = newVault("shadow");
+        Path vault = tinyVault("shadow", publicKey);
+        Path hospital = write("hospital.csv", "patient_id,age,sex\np00009,40,1\np00010,34,2\np00011,71,9\n");
         Path squat = tmp.resolve("squat.mvrec");
-        service.encryptRecord(kitOf(vault), EXAMPLES.resolve("my-record.json"), "p00010", squat);
+        service.encryptRecord(kitOf(vault), tinyRecord("p00010", 99), null, squat);
         service.importRecords(vault, List.of(squat), serverKey);
-        UserException e = assertThrows(UserException.class, () -> encrypt(vault, EXAMPLES.resolve("patients.csv")));
-        assertTrue(e.getMessage().contains("patients.csv row ") && e.getMessage().contains("'p00010'")
+        UserException e = assertThrows(UserException.class, () -> encrypt(vault, hospital));
+        assertTrue(e.getMessage().contains("hospital.csv row ") && e.getMessage().contains("'p00010'")
                 && e.getMessage().contains("record file squat.mvrec") && e.getMessage().contains("nothing was stored"), e.getMessage());
         assertEquals(1, service.info(vault).records());
         // And the other way round: after the batch, a submission under a batch id is refused.
         service.withdraw(vault, "p00010");
-        encrypt(vault, EXAMPLES.resolve("patients.csv"));
+        encrypt(vault, hospital);
         UserException back = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(squat), serverKey));
-        assertTrue(back.getMessage().contains("encrypt patients.csv"), back.getMessage());
+        assertTrue(back.getMessage().contains("squat.mvrec") && back.getMessage().contains("encrypt hospital.csv"), back.getMessage());
+        assertEquals("34", VaultService.decryptRecord(vault, "p00010", key).get("age"));
         // Re-running the same batch (a resumed run) still skips its own records.
-        assertEquals(300, encrypt(vault, EXAMPLES.resolve("patients.csv")).alreadyPresent());
+        assertEquals(3, encrypt(vault, hospital).alreadyPresent());
+        // Withdrawn, an id is free again: the submitter's record goes in.
+        service.withdraw(vault, "p00010");
+        assertEquals(List.of("p00010"), service.importRecords(vault, List.of(squat), serverKey).imported());
+        assertEquals("99", VaultService.decryptRecord(vault, "p00010", key).get("age"));
     }
 
     /** Every way a hostile submitter can dress up a record file; each is refused and nothing is imported. */
     @Test
     void hostileSubmissionsAreRefused() throws IOException {
-        Path vault = newVault("hostile");
+        Path vault = tinyVault("hostile", publicKey);
         Path kit = kitOf(vault);
         Path honest = tmp.resolve("honest.mvrec");
-        service.encryptRecord(kit, EXAMPLES.resolve("my-record.json"), "victim", honest);
+        service.encryptRecord(kit, tinyRecord("me", 52), "victim", honest);
         RecordFile victim = RecordFile.parse(Files.readAllBytes(honest), "honest.mvrec");
 
         // 1. An unproven record file (the old format, or anyone's own encoder).
@@ -302,7 +320,7 @@ class VaultServiceTest {
         Path unproven = tmp.resolve("unproven.mvrec");
         try (org.medvault.fhe.CompactPublicKey pk = org.medvault.fhe.CompactPublicKey.deserialize(Files.readAllBytes(publicKey))) {
             org.medvault.fhe.CompactCiphertextList.Builder b = pk.listBuilder();
-            VaultSchema schema = VaultSchema.parse(Files.readAllBytes(SCHEMA), "schema.json");
+            VaultSchema schema = VaultSchema.parse(TINY.getBytes(java.nio.charset.StandardCharsets.UTF_8), "tiny.json");
             schema.recordLayout().forEach(t -> b.push(t, 1));
             try (org.medvault.fhe.CompactCiphertextList list = b.build()) {
                 Files.write(unproven, new RecordFile("b", victim.keyId(), victim.schemaSha256(), list.serialize()).toBytes());
@@ -310,10 +328,9 @@ class VaultServiceTest {
         }
         assertRefused(vault, unproven, "no proof of encryption");
         // 3. A proof made under another key set, relabelled with this vault's key id.
-        Path otherVault = tmp.resolve("hostile-other.db");
-        service.init(SCHEMA, otherPublicKey, otherVault);
+        Path otherVault = tinyVault("hostile-other", otherPublicKey);
         Path foreign = tmp.resolve("foreign-proof.mvrec");
-        service.encryptRecord(kitOf(otherVault), EXAMPLES.resolve("my-record.json"), "c", foreign);
+        service.encryptRecord(kitOf(otherVault), tinyRecord("other", 30), "c", foreign);
         RecordFile f = RecordFile.parse(Files.readAllBytes(foreign), "foreign");
         Files.write(foreign, new RecordFile("c", victim.keyId(), victim.schemaSha256(), f.list()).toBytes());
         assertRefused(vault, foreign, "key");
@@ -337,6 +354,8 @@ class VaultServiceTest {
         assertTrue(mixed.getMessage().contains("copy-1.mvrec") && mixed.getMessage().contains("nothing was imported"), mixed.getMessage());
         assertEquals(0, service.info(vault).records());
         assertEquals(List.of("victim"), service.importRecords(vault, List.of(honest), serverKey).imported());
+        assertEquals("52", VaultService.decryptRecord(vault, "victim", key).get("age"));
+        assertEquals("2704", VaultService.decryptRecord(vault, "victim", key).get("age^2"));
     }
 
     private static void assertRefused(Path vault, Path file, String reason) {
