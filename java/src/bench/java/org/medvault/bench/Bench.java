@@ -589,8 +589,10 @@ public final class Bench {
         add("submission: proven record file", f("%.1f KB", fileBytes / 1024.0 / count), "unproven one-record list",
                 f("%.1f KB", unprovenBytes / 1024), fileBytes / count / unprovenBytes, "proof + dedicated-key ciphertexts");
         VaultService.ImportResult imp = vaults.importRecords(vault, files, work.resolve("server.key"));
+        add("import: verify one proof", f("%.2f s", imp.verifySeconds()), "prove it (JNI)", f("%.2f s", prove),
+                imp.verifySeconds() / prove, "ZkComputeLoad.Verify puts work on the verifier");
         double bound = imp.pbsPerRecord() * pbsMs / 1000 / cores;
-        add("import: verify + sanitize per record", f("%.2f s", imp.secondsPerRecord()), "its PBS × t(PBS) ÷ cores",
+        add("import: cast + sanitize + clamp per record", f("%.2f s", imp.secondsPerRecord()), "its PBS × t(PBS) ÷ cores",
                 f("%.2f s", bound), imp.secondsPerRecord() / bound, imp.pbsPerRecord() + " PBS: cast, clamp, squares");
         add("import: stored bytes per submitted record", f("%.0f KB", imp.bytesPerRecord() / 1024), "per batch record",
                 f("%.1f KB", batchBytesPerRecord / 1024), imp.bytesPerRecord() / batchBytesPerRecord,

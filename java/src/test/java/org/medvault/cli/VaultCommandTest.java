@@ -110,7 +110,7 @@ class VaultCommandTest {
         Cli.Result imp = Cli.run(Map.of(), "vault", "import", "--vault", v.toString(), "--server-key",
                 publicKey.resolveSibling("server.key").toString(), rec.toString());
         assertEquals(0, imp.exit(), imp.toString());
-        assertTrue(imp.out().contains("Per record: verify + sanitize"), imp.out());
+        assertTrue(imp.out().contains("Per record: proof checked in"), imp.out());
         assertEquals(1, info(v).get("records").asLong());
         // The same file again: the id is taken; refused naming both sources, nothing changes.
         Cli.Result again = Cli.run(Map.of(), "vault", "import", "--vault", v.toString(), "--server-key",
