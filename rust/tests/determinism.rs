@@ -55,7 +55,7 @@ fn evaluate(sk: &tfhe::ServerKey, chunks: &[Vec<u8>], threads: usize) -> (Vec<Ve
 fn outputs_are_byte_identical_on_one_and_two_threads_and_right() {
     let ck = ClientKey::generate(Features { compression: false, noise_squashing: true }.config());
     let sk = ck.generate_server_key();
-    let pk = CompactPublicKey::new(&ck);
+    let pk = medvault_native::client_key::trusted_public(&ck).unwrap(); // the batch path's key
     let chunks = vec![chunk(&pk, &AGES[..4]), chunk(&pk, &AGES[4..])];
 
     let (one, squashed_one, widths, loaded) = evaluate(&sk, &chunks, 1);

@@ -107,7 +107,7 @@ fn ops(widths: &str, reps: usize, sum_n: u32) -> Result<(), String> {
         "keygen/client+public".into(),
         time(reps.max(5), || {
             let k = ClientKey::generate(config);
-            tfhe::CompactPublicKey::new(&k)
+            medvault_native::client_key::trusted_public(&k).unwrap()
         }),
     ));
     let t = Instant::now();
