@@ -137,18 +137,32 @@ fn load_error(what: &str, e: String) -> Error {
     }
 }
 
+/// Reads one object that must take up all of `bytes`: a file with bytes after its content (a
+/// padded, concatenated or otherwise corrupt file) is refused, never loaded as if intact.
+fn whole<T>(bytes: &[u8], what: &str, read: impl FnOnce(&mut &[u8]) -> std::result::Result<T, String>) -> Result<T> {
+    let mut rest = bytes;
+    let value = read(&mut rest).map_err(|e| load_error(what, e))?;
+    if !rest.is_empty() {
+        return Err(Error::corrupt(format!(
+            "{what} is followed by {} unexpected byte(s) after its end: a corrupt or padded file",
+            rest.len()
+        )));
+    }
+    Ok(value)
+}
+
 pub fn deserialize<T>(bytes: &[u8], limit: u64, what: &str) -> Result<T>
 where
     T: serde::de::DeserializeOwned + tfhe::Unversionize + tfhe::named::Named,
 {
-    safe_deserialize::<T>(bytes, limit).map_err(|e| load_error(what, e))
+    whole(bytes, what, |r| safe_deserialize::<T>(r, limit))
 }
 
 pub fn deserialize_conformant<T>(bytes: &[u8], limit: u64, params: &T::ParameterSet, what: &str) -> Result<T>
 where
     T: serde::de::DeserializeOwned + tfhe::Unversionize + tfhe::named::Named + tfhe::conformance::ParameterSetConformant,
 {
-    safe_deserialize_conformant::<T>(bytes, limit, params).map_err(|e| load_error(what, e))
+    whole(bytes, what, |r| safe_deserialize_conformant::<T>(r, limit, params))
 }
 
 /// An FheUint8 under another secure parameter set (MESSAGE_1_CARRY_1), serialized: for tests

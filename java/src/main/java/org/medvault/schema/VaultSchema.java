@@ -22,7 +22,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * encoded with.
  */
 public final class VaultSchema {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     public static final int DEFAULT_MIN_COHORT = 11;
 
     private final String name;

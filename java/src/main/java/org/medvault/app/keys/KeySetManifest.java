@@ -40,7 +40,8 @@ public record KeySetManifest(
 
     static final ObjectMapper JSON = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS); // bytes after the JSON: a corrupt file
 
     public record Features(boolean compression, boolean noiseSquashing) {}
 

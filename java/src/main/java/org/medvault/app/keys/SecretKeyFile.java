@@ -45,9 +45,12 @@ public final class SecretKeyFile {
     public static final int PARALLELISM = 4;
 
     // Bounds on what a file may ask for, so a crafted header cannot exhaust memory or time.
-    private static final int MAX_MEMORY_KIB = 4 * 1024 * 1024;
-    private static final int MAX_ITERATIONS = 64;
-    private static final int MAX_PARALLELISM = 64;
+    // Bounds on what a header may demand before any work: MedVault writes 64 MiB, 3 passes, 4 lanes;
+    // 16x the memory and ~3x the passes leave room for stronger settings, not for a header crafted to
+    // make opening the file take gigabytes and minutes (4 GiB x 64 passes was accepted before).
+    private static final int MAX_MEMORY_KIB = 1024 * 1024;
+    private static final int MAX_ITERATIONS = 10;
+    private static final int MAX_PARALLELISM = 16;
     /** Header lines are short; this bounds how far we look for the end of the JSON line. */
     private static final int MAX_HEADER = 64 * 1024;
 

@@ -35,7 +35,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  */
 final class FhirMapper {
     static final String LOINC = "http://loinc.org";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private FhirMapper() {}
 

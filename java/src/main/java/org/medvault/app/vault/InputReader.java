@@ -47,8 +47,54 @@ public final class InputReader {
     }
 
     private static BufferedReader utf8(Path file) throws IOException {
-        return new BufferedReader(new java.io.InputStreamReader(Files.newInputStream(file),
-                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)));
+        return new BufferedReader(new NoNul(new java.io.InputStreamReader(Files.newInputStream(file),
+                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT))));
+    }
+
+    /** A NUL character in a text input: binary data, or padding after the content. */
+    static final class NulInText extends IOException {
+        final long offset;
+
+        NulInText(long offset) {
+            super("NUL character at character " + offset);
+            this.offset = offset;
+        }
+    }
+
+    /** Passes text through and refuses the first NUL character (text exports never contain one). */
+    private static final class NoNul extends java.io.FilterReader {
+        private long read;
+
+        NoNul(java.io.Reader in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            int c = super.read();
+            if (c == 0) {
+                throw new NulInText(read);
+            }
+            read += c < 0 ? 0 : 1;
+            return c;
+        }
+
+        @Override
+        public int read(char[] buf, int off, int len) throws IOException {
+            int n = super.read(buf, off, len);
+            for (int i = 0; i < n; i++) {
+                if (buf[off + i] == 0) {
+                    throw new NulInText(read + i);
+                }
+            }
+            read += Math.max(n, 0);
+            return n;
+        }
+    }
+
+    private static UserException nul(Path file, NulInText e) {
+        return new UserException(file + ": a NUL character at character " + e.offset + ": not a text file (binary data,"
+                + " or padding after its content); nothing was read from it");
     }
 
     private static void readCsv(Path file, VaultSchema schema, Consumer<InputRow> sink) {
@@ -105,9 +151,14 @@ public final class InputReader {
             throw new UserException(file + ": line " + at + ": malformed CSV (" + e.getOriginalMessage() + ")");
         } catch (CharacterCodingException e) {
             throw new UserException(file + ": not valid UTF-8 text");
+        } catch (NulInText e) {
+            throw nul(file, e);
         } catch (IOException e) {
             throw new UserException(file + ": cannot read: " + AtomicFiles.describe(e), e);
         } catch (RuntimeException e) {
+            if (e.getCause() instanceof NulInText n) {
+                throw nul(file, n);
+            }
             if (e.getCause() instanceof JacksonException je) {
                 long at = je.getLocation() == null ? line : je.getLocation().getLineNr();
                 throw new UserException(file + ": line " + at + ": malformed CSV (" + je.getOriginalMessage() + ")");
@@ -168,6 +219,8 @@ public final class InputReader {
             }
         } catch (CharacterCodingException e) {
             throw new UserException(file + ": line " + (lineNr + 1) + ": not valid UTF-8 text");
+        } catch (NulInText e) {
+            throw nul(file, e);
         } catch (IOException e) {
             throw new UserException(file + ": cannot read: " + AtomicFiles.describe(e), e);
         }

@@ -29,7 +29,8 @@ public record SubmissionKit(String keyId, VaultSchema schema, byte[] submissionK
     public static final String LAYOUT = "layout.json";
     public static final String KEY = "submission.key";
     public static final String CRS = "submission.crs";
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** The layout file: everything a client needs to encode and encrypt a record, in one JSON. */
     public byte[] layoutJson() {

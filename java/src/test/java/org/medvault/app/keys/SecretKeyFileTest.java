@@ -91,9 +91,11 @@ class SecretKeyFileTest {
                 () -> SecretKeyFile.readHeader(bytes(file.replace("\"kdf\":{", "\"kdf\":[")), "k"))
                 .getMessage().contains("corrupt"));
         // A crafted header may not demand absurd KDF cost (memory exhaustion).
-        String greedy = file.replace("\"memoryKiB\":65536", "\"memoryKiB\":999999999");
-        assertTrue(assertThrows(UserException.class, () -> SecretKeyFile.readHeader(bytes(greedy), "k"))
-                .getMessage().contains("out of bounds"));
+        for (String greedy : new String[] {file.replace("\"memoryKiB\":65536", "\"memoryKiB\":4194304"),
+                file.replace("\"iterations\":3", "\"iterations\":64"), file.replace("\"parallelism\":4", "\"parallelism\":64")}) {
+            assertTrue(assertThrows(UserException.class, () -> SecretKeyFile.readHeader(bytes(greedy), "k"))
+                    .getMessage().contains("out of bounds"), greedy);
+        }
         assertThrows(UserException.class, () -> SecretKeyFile.seal("client-key", ID, SECRET, new char[0]));
     }
 

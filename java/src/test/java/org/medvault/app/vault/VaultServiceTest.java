@@ -365,6 +365,38 @@ class VaultServiceTest {
         assertEquals(digest, service.info(vault).digest(), "nothing changed");
     }
 
+    /** A file with bytes after its content is corrupt: refused, naming the file, never loaded as if intact. */
+    @Test
+    void paddedFilesAreRefused() throws IOException {
+        byte[] zeros = new byte[1 << 20];
+        Path paddedKey = tmp.resolve("padded-keys").resolve("public.key");
+        Files.createDirectories(paddedKey.getParent());
+        for (String f : new String[] {"submission.key", "submission.crs"}) {
+            Files.copy(publicKey.resolveSibling(f), paddedKey.resolveSibling(f));
+        }
+        Files.write(paddedKey, concat(Files.readAllBytes(publicKey), zeros));
+        UserException k = assertThrows(UserException.class, () -> service.init(SCHEMA, paddedKey, tmp.resolve("padded.db")));
+        assertTrue(k.getMessage().contains("padded-keys/public.key") && k.getMessage().contains("unexpected byte"), k.getMessage());
+        Path paddedSchema = tmp.resolve("padded-schema.json");
+        Files.write(paddedSchema, concat(Files.readAllBytes(SCHEMA), zeros));
+        UserException s = assertThrows(UserException.class, () -> service.init(paddedSchema, publicKey, tmp.resolve("padded2.db")));
+        assertTrue(s.getMessage().contains("padded-schema.json"), s.getMessage());
+        Path vault = newVault("padded-input");
+        for (String name : new String[] {"patients.csv", "patients.jsonl", "patients-fhir.json"}) {
+            Path padded = tmp.resolve("padded-" + name);
+            Files.write(padded, concat(Files.readAllBytes(EXAMPLES.resolve(name)), zeros));
+            UserException e = assertThrows(UserException.class, () -> encrypt(vault, padded));
+            assertTrue(e.getMessage().contains("padded-" + name), e.getMessage());
+        }
+        assertEquals(0, service.info(vault).records(), "nothing stored from a padded input");
+    }
+
+    static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void schemaErrorsAreClear() throws IOException {
         String[][] cases = {
