@@ -40,6 +40,7 @@ public final class KeyManager {
             KeySetManifest.SUBMISSION_CRS, KeySetManifest.FILE_NAME);
 
     private final Consumer<String> progress;
+    private final Map<Path, String> submissionKeyIds = new java.util.HashMap<>();
 
     /** @param progress receives one-line progress messages (the CLI prints them on stderr) */
     public KeyManager(Consumer<String> progress) {
@@ -316,16 +317,19 @@ public final class KeyManager {
         }
         String file = p.getFileName().toString();
         if (file.equals(KeySetManifest.SUBMISSION_KEY) || file.equals(KeySetManifest.SUBMISSION_CRS)) {
-            Path dir = p.toAbsolutePath().getParent();
-            try (SubmissionKey sub = SubmissionKey.load(AtomicFiles.read(dir.resolve(KeySetManifest.SUBMISSION_KEY), "submission key"),
-                    AtomicFiles.read(dir.resolve(KeySetManifest.SUBMISSION_CRS), "submission CRS"))) {
-                return file.equals(KeySetManifest.SUBMISSION_KEY)
-                        ? new PartInfo(file, "submission key (zero-knowledge public key)", data.length, sub.keyId(),
-                                "for proven records from patients and portals")
-                        : new PartInfo(file, "submission CRS", data.length, sub.keyId(), "proofs of up to 512 bits each");
-            } catch (MedVaultException e) {
-                throw new UserException(name + " is not a MedVault submission key and CRS (" + e.getMessage() + ")");
-            }
+            // Loading the pair checks every CRS point (~5 s): once per directory.
+            String keyId = submissionKeyIds.computeIfAbsent(p.toAbsolutePath().getParent(), dir -> {
+                try (SubmissionKey sub = SubmissionKey.load(AtomicFiles.read(dir.resolve(KeySetManifest.SUBMISSION_KEY), "submission key"),
+                        AtomicFiles.read(dir.resolve(KeySetManifest.SUBMISSION_CRS), "submission CRS"))) {
+                    return sub.keyId();
+                } catch (MedVaultException e) {
+                    throw new UserException(name + " is not a MedVault submission key and CRS (" + e.getMessage() + ")");
+                }
+            });
+            return file.equals(KeySetManifest.SUBMISSION_KEY)
+                    ? new PartInfo(file, "submission key (zero-knowledge public key)", data.length, keyId,
+                            "for proven records from patients and portals")
+                    : new PartInfo(file, "submission CRS", data.length, keyId, "proofs of up to 512 bits each");
         }
         try (CompactPublicKey pk = CompactPublicKey.deserialize(data)) {
             return new PartInfo(p.getFileName().toString(), "public key (compact)", data.length, pk.keyId(),
