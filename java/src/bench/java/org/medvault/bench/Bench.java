@@ -565,7 +565,7 @@ public final class Bench {
     private static long[] demoValues(VaultSchema schema, Path examples) {
         List<InputRow> rows = new ArrayList<>();
         InputReader.read(examples.resolve("my-record.json"), InputFormat.JSONL, schema, rows::add);
-        return new RecordCodec(schema).encode("my-record.json", rows.get(0)).values();
+        return new RecordCodec(schema).encode(rows.get(0)).values();
     }
 
     /** Proven submissions: proving (the patient's wait), the record file, and import (verify + sanitize). */

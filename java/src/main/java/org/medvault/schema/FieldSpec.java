@@ -46,9 +46,10 @@ public final class FieldSpec {
     private final List<String> codes;
     private final boolean square;
     private final JsonNode fhir;
+    private final String unit;
 
     FieldSpec(String name, Kind kind, boolean required, String defaultValue, boolean round, int scale, long min, long max,
-              List<String> codes, boolean square, JsonNode fhir) {
+              List<String> codes, boolean square, JsonNode fhir, String unit) {
         this.name = name;
         this.kind = kind;
         this.required = required;
@@ -60,6 +61,17 @@ public final class FieldSpec {
         this.codes = codes;
         this.square = square;
         this.fhir = fhir;
+        this.unit = unit;
+    }
+
+    /** The field's unit (UCUM, e.g. "mmol/L"), or null when the schema names none. */
+    public String unit() {
+        return unit;
+    }
+
+    /** The declared default (in the field's units), or null. */
+    public String defaultValue() {
+        return defaultValue;
     }
 
     public String name() {

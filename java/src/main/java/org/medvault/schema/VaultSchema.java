@@ -65,6 +65,12 @@ public final class VaultSchema {
         return fields;
     }
 
+    /** The schema-wide FHIR settings ({@code "fhir": {"asOf": …, "idSystem": …}}), or null. */
+    public JsonNode fhir() {
+        JsonNode n = source.get("fhir");
+        return n == null || !n.isObject() ? null : n;
+    }
+
     public FieldSpec field(String name) {
         for (FieldSpec f : fields) {
             if (f.name().equals(name)) {
@@ -196,8 +202,9 @@ public final class VaultSchema {
         boolean round = f.has("round") && f.get("round").asBoolean(false);
         boolean square = !f.has("square") || f.get("square").asBoolean(true);
         JsonNode fhir = f.get("fhir");
+        String unit = f.hasNonNull("unit") ? f.get("unit").asText() : null;
         FieldSpec spec = switch (type) {
-            case "bool" -> new FieldSpec(name, FieldSpec.Kind.BOOL, required, def, false, 0, 0, 1, null, false, fhir);
+            case "bool" -> new FieldSpec(name, FieldSpec.Kind.BOOL, required, def, false, 0, 0, 1, null, false, fhir, unit);
             case "category" -> {
                 JsonNode codes = f.get("codes");
                 if (codes == null || !codes.isArray() || codes.isEmpty()) {
@@ -215,7 +222,7 @@ public final class VaultSchema {
                     throw new UserException(where + ": at most 65536 codes");
                 }
                 yield new FieldSpec(name, FieldSpec.Kind.CATEGORY, required, def, false, 0, 0, list.size() - 1,
-                        List.copyOf(list), false, fhir);
+                        List.copyOf(list), false, fhir, unit);
             }
             case "uint", "decimal" -> {
                 int scale = 0;
@@ -235,7 +242,7 @@ public final class VaultSchema {
                             + "set \"square\": false");
                 }
                 yield new FieldSpec(name, type.equals("uint") ? FieldSpec.Kind.UINT : FieldSpec.Kind.DECIMAL, required,
-                        def, round, scale, min, max, null, square, fhir);
+                        def, round, scale, min, max, null, square, fhir, unit);
             }
             default -> throw new UserException(where + ": unknown type '" + type + "' (uint, decimal, category, bool)");
         };

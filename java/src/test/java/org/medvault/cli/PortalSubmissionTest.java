@@ -95,7 +95,7 @@ class PortalSubmissionTest {
         VaultSchema schema = VaultSchema.parse(Files.readAllBytes(EXAMPLES.resolve("schema.json")), "schema.json");
         List<InputRow> rows = new ArrayList<>();
         InputReader.read(EXAMPLES.resolve("my-record.json"), InputFormat.JSONL, schema, rows::add);
-        long[] values = new RecordCodec(schema).encode("my-record.json", rows.get(0)).values();
+        long[] values = new RecordCodec(schema).encode(rows.get(0)).values();
         values[0] = 255;
         values[1] = 7;
         StringBuilder stored = new StringBuilder();

@@ -15,6 +15,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 import org.medvault.app.AtomicFiles;
+import org.medvault.app.fhir.FhirInputs;
+import org.medvault.app.fhir.FhirInputs.Origin;
+import org.medvault.app.fhir.FhirMapper;
 import org.medvault.common.UserException;
 import org.medvault.schema.FieldSpec;
 import org.medvault.schema.VaultSchema;
@@ -35,14 +38,113 @@ public final class InputReader {
 
     /** Streams every row of {@code file} to {@code sink}. Structural failures of the whole file throw. */
     public static void read(Path file, InputFormat format, VaultSchema schema, Consumer<InputRow> sink) {
-        if (!Files.isRegularFile(file)) {
-            throw new UserException(file + ": no such file");
+        readAll(List.of(file), format, schema, sink);
+    }
+
+    /** What reading a set of inputs found besides the rows: the files read, and notes for the user. */
+    public record Summary(List<Path> files, List<String> notes) {}
+
+    /**
+     * Streams every row of every input to {@code sink}. An input is a file, a directory (its files,
+     * recursively, by name) or a glob ({@code exports/*.json}). Each file's format is {@code format},
+     * or guessed from its name (and, for .ndjson, its first line). All FHIR files are read together,
+     * so Bulk Data NDJSON (one file per resource type) joins by reference across files.
+     */
+    public static Summary readAll(List<Path> inputs, InputFormat format, VaultSchema schema, Consumer<InputRow> sink) {
+        List<Path> files = expand(inputs);
+        List<Path> fhir = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        for (Path file : files) {
+            InputFormat f = format != null ? format : InputFormat.guess(file);
+            switch (f) {
+                case CSV -> readCsv(file, schema, sink);
+                case JSONL -> readJsonl(file, schema, sink);
+                case FHIR -> fhir.add(file);
+                default -> throw new IllegalStateException();
+            }
         }
-        switch (format) {
-            case CSV -> readCsv(file, schema, sink);
-            case JSONL -> readJsonl(file, schema, sink);
-            case FHIR -> FhirMapper.read(file, schema, sink);
-            default -> throw new IllegalStateException();
+        if (!fhir.isEmpty()) {
+            readFhir(fhir, schema, sink, notes);
+        }
+        return new Summary(files, notes);
+    }
+
+    /** Files of the inputs, in order: a directory's regular files sorted by path, a glob's matches sorted. */
+    static List<Path> expand(List<Path> inputs) {
+        java.util.LinkedHashSet<Path> out = new java.util.LinkedHashSet<>();
+        for (Path in : inputs) {
+            String s = in.toString();
+            if (!Files.exists(in) && (s.contains("*") || s.contains("?") || s.contains("["))) {
+                out.addAll(glob(in));
+            } else if (Files.isDirectory(in)) {
+                List<Path> found;
+                try (java.util.stream.Stream<Path> walk = Files.walk(in)) {
+                    found = walk.filter(Files::isRegularFile)
+                            .filter(p -> !p.getFileName().toString().startsWith("."))
+                            .filter(p -> !p.getFileName().toString().endsWith(".rejects.csv"))
+                            .sorted().toList();
+                } catch (IOException e) {
+                    throw new UserException(in + ": cannot list the directory: " + AtomicFiles.describe(e), e);
+                }
+                if (found.isEmpty()) {
+                    throw new UserException(in + ": the directory holds no files");
+                }
+                out.addAll(found);
+            } else if (Files.isRegularFile(in)) {
+                out.add(in);
+            } else {
+                throw new UserException(in + ": no such file or directory");
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static List<Path> glob(Path pattern) {
+        Path dir = pattern.getParent() == null ? Path.of(".") : pattern.getParent();
+        if (!Files.isDirectory(dir)) {
+            throw new UserException(pattern + ": no such directory " + dir);
+        }
+        java.nio.file.PathMatcher m = dir.getFileSystem().getPathMatcher("glob:" + pattern.getFileName());
+        List<Path> found;
+        try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+            found = list.filter(p -> m.matches(p.getFileName()) && Files.isRegularFile(p)).sorted().toList();
+        } catch (IOException e) {
+            throw new UserException(dir + ": cannot list the directory: " + AtomicFiles.describe(e), e);
+        }
+        if (found.isEmpty()) {
+            throw new UserException(pattern + ": no file matches");
+        }
+        return found;
+    }
+
+    private static void readFhir(List<Path> files, VaultSchema schema, Consumer<InputRow> sink, List<String> notes) {
+        FhirMapper mapper = new FhirMapper(schema, "schema");
+        FhirInputs in = FhirInputs.read(files);
+        if (in.patients().isEmpty()) {
+            throw new UserException((files.size() == 1 ? files.get(0).toString() : files.size() + " FHIR files")
+                    + ": no Patient resource (" + in.resources() + " resources read); a record is made per Patient");
+        }
+        if (in.unresolved() > 0) {
+            notes.add(in.unresolved() + " Observation/Condition resource(s) refer to no Patient of the input; not used");
+        }
+        if (!in.ignoredTypes().isEmpty()) {
+            notes.add("resource types not used by the schema: " + in.ignoredTypes());
+        }
+        for (FhirInputs.Duplicate d : in.duplicatePatients()) {
+            Origin o = d.again().origin();
+            sink.accept(new InputRow(o.file().toString(), o.index(), o.describe() + " (" + d.again().name() + ")", null,
+                    Map.of(), List.of(new InputError(o.file().toString(), o.index(), o.describe() + " (" + d.again().name() + ")",
+                    null, null, "the same Patient again (first at " + d.first().origin().file() + " "
+                    + d.first().origin().describe() + "); not read twice"))));
+        }
+        for (FhirMapper.MappedPatient p : mapper.map(in)) {
+            String file = p.origin().file().toString();
+            String where = p.origin().describe() + " (" + p.patient() + ")";
+            List<InputError> errors = new ArrayList<>();
+            for (FhirMapper.Problem pr : p.problems()) {
+                errors.add(new InputError(file, p.origin().index(), where, p.id(), pr.field(), pr.reason()));
+            }
+            sink.accept(new InputRow(file, p.origin().index(), where, p.id(), p.cells(), List.copyOf(errors)));
         }
     }
 
@@ -135,7 +237,7 @@ public final class InputReader {
                     continue; // blank line
                 }
                 if (cells.size() != header.size()) {
-                    sink.accept(InputRow.malformed(rowLine, cells.size() + " columns where the header has " + header.size()));
+                    sink.accept(InputRow.malformed(file.toString(), rowLine, cells.size() + " columns where the header has " + header.size()));
                     continue;
                 }
                 Map<String, String> values = new LinkedHashMap<>();
@@ -144,7 +246,7 @@ public final class InputReader {
                     values.put(f.name(), c == null ? null : cells.get(c));
                 }
                 String id = idCol == null ? null : cells.get(idCol).strip();
-                sink.accept(new InputRow(rowLine, id == null || id.isEmpty() ? null : id, values, null));
+                sink.accept(new InputRow(file.toString(), rowLine, "row " + rowLine, id == null || id.isEmpty() ? null : id, values, List.of()));
             }
         } catch (JacksonException e) {
             long at = e.getLocation() == null ? line : e.getLocation().getLineNr();
@@ -186,11 +288,11 @@ public final class InputReader {
                 try {
                     node = JSON.readTree(line);
                 } catch (JacksonException e) {
-                    sink.accept(InputRow.malformed(lineNr, "malformed JSON (" + e.getOriginalMessage() + ")"));
+                    sink.accept(InputRow.malformed(file.toString(), lineNr, "malformed JSON (" + e.getOriginalMessage() + ")"));
                     continue;
                 }
                 if (node == null || !node.isObject()) {
-                    sink.accept(InputRow.malformed(lineNr, "each line must be a JSON object"));
+                    sink.accept(InputRow.malformed(file.toString(), lineNr, "each line must be a JSON object"));
                     continue;
                 }
                 Map<String, String> values = new LinkedHashMap<>();
@@ -208,14 +310,14 @@ public final class InputReader {
                     }
                 }
                 if (bad != null) {
-                    sink.accept(InputRow.malformed(lineNr, bad));
+                    sink.accept(InputRow.malformed(file.toString(), lineNr, bad));
                     continue;
                 }
                 String id = null;
                 if (schema.idField() != null && node.hasNonNull(schema.idField())) {
                     id = node.get(schema.idField()).asText().strip();
                 }
-                sink.accept(new InputRow(lineNr, id == null || id.isEmpty() ? null : id, values, null));
+                sink.accept(new InputRow(file.toString(), lineNr, "row " + lineNr, id == null || id.isEmpty() ? null : id, values, List.of()));
             }
         } catch (CharacterCodingException e) {
             throw new UserException(file + ": line " + (lineNr + 1) + ": not valid UTF-8 text");

@@ -25,33 +25,40 @@ public final class RecordCodec {
         return layout;
     }
 
-    /** Encoded values, or the errors (one per bad field) naming file, row and field. */
-    public record Encoded(long[] values, List<InputError> errors) {
+    /**
+     * Encoded values, or the errors (one per bad field) naming file, row and field; {@code defaulted}
+     * names the fields that were empty and took the schema's default.
+     */
+    public record Encoded(long[] values, List<InputError> errors, List<String> defaulted) {
         public boolean ok() {
             return errors.isEmpty();
         }
     }
 
-    public Encoded encode(String file, InputRow row) {
-        List<InputError> errors = new ArrayList<>();
-        if (row.error() != null) {
-            errors.add(new InputError(file, row.row(), null, row.error()));
-            return new Encoded(null, errors);
+    public Encoded encode(InputRow row) {
+        if (!row.errors().isEmpty()) {
+            return new Encoded(null, row.errors(), List.of());
         }
+        List<InputError> errors = new ArrayList<>();
+        List<String> defaulted = new ArrayList<>();
         long[] out = new long[layout.size()];
         int i = 0;
         for (FieldSpec f : schema.fields()) {
             long v = 0;
+            String cell = row.cells().get(f.name());
             try {
-                v = f.encode(row.cells().get(f.name()));
+                v = f.encode(cell);
+                if ((cell == null || cell.isBlank()) && f.defaultValue() != null) {
+                    defaulted.add(f.name());
+                }
             } catch (FieldSpec.ValueException e) {
-                errors.add(new InputError(file, row.row(), f.name(), e.getMessage()));
+                errors.add(new InputError(row.file(), row.row(), row.where(), row.id(), f.name(), e.getMessage()));
             }
             out[i++] = v;
             if (f.hasSquare()) {
                 out[i++] = v * v;
             }
         }
-        return new Encoded(errors.isEmpty() ? out : null, errors);
+        return new Encoded(errors.isEmpty() ? out : null, errors, defaulted);
     }
 }

@@ -138,98 +138,214 @@ public final class VaultService {
 
     public record EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile) {}
 
-    public record EncryptResult(Path vault, Path input, String format, long rowsRead, long stored, long alreadyPresent,
-                                long rejected, long chunks, long bytesStored, double seconds, double recordsPerSecond,
-                                double bytesPerRecord, Path rejectsFile, long vaultRecords, String vaultDigest) {}
+    /**
+     * {@code defaults}: per field, how many stored records were empty there and took the schema's
+     * default (so an average over that field is known to contain them).
+     */
+    public record EncryptResult(Path vault, String input, List<Path> files, String format, long rowsRead, long stored,
+                                long alreadyPresent, long rejected, Map<String, Long> defaults, List<String> notes, long chunks,
+                                long bytesStored, double seconds, double recordsPerSecond, double bytesPerRecord, Path rejectsFile,
+                                long vaultRecords, String vaultDigest) {}
 
-    private record GoodRow(String id, long[] values) {}
+    private record GoodRow(String id, long[] values, List<String> defaulted) {}
+
+    /** Pass 1 of a batch: every row read, encoded and checked against the vault's ids. */
+    private record Batch(List<GoodRow> good, List<InputError> errors, List<String> clashes, long rowsRead, long alreadyPresent,
+                         Map<String, Long> defaults, InputReader.Summary summary, String source) {
+        long rejectedRecords() {
+            return errors.stream().map(e -> e.file() + "\0" + e.row()).distinct().count();
+        }
+    }
 
     public EncryptResult encrypt(Path vaultFile, Path input, InputFormat format, EncryptOptions options) {
+        return encrypt(vaultFile, List.of(input), format, options);
+    }
+
+    /** Reads, checks and encodes every input (files, directories, globs), then stores them as one batch. */
+    public EncryptResult encrypt(Path vaultFile, List<Path> inputs, InputFormat format, EncryptOptions options) {
         long start = System.nanoTime();
         try (VaultStore store = VaultStore.open(vaultFile)) {
             VaultSchema schema = store.schema();
             checkOverrides(store, schema, options);
             RecordCodec codec = new RecordCodec(schema);
-
             // Pass 1: parse and encode every row, so a bad row stops the batch before any FHE work.
-            List<GoodRow> good = new ArrayList<>();
-            List<InputError> errors = new ArrayList<>();
-            Map<String, Long> seen = new HashMap<>();
-            long[] counts = new long[2]; // rows read, already in the vault
-            String name = input.toString();
-            String source = "encrypt " + input.getFileName();
-            List<String> clashes = new ArrayList<>();
-            InputReader.read(input, format, schema, row -> {
-                counts[0]++;
-                RecordCodec.Encoded e = codec.encode(name, row);
-                if (!e.ok()) {
-                    errors.addAll(e.errors());
-                    return;
-                }
-                String id = row.id();
-                if (id != null) {
-                    Long first = seen.putIfAbsent(id, row.row());
-                    if (first != null) {
-                        errors.add(new InputError(name, row.row(), schema.idField(),
-                                "duplicate record id '" + id + "' (first at row " + first + ")"));
-                        return;
-                    }
-                    String from = store.batchSourceOf(id);
-                    if (from != null) {
-                        if (!from.equals(source)) { // another source's record: never shadowed, never skipped
-                            clashes.add(name + " row " + row.row() + ": record id '" + id + "' is already in the vault from "
-                                    + store.sourceOf(id));
-                            return;
-                        }
-                        counts[1]++; // stored by an earlier run of this same batch (resumed)
-                        return;
-                    }
-                } else {
-                    id = "r-" + UUID.randomUUID();
-                }
-                good.add(new GoodRow(id, e.values()));
-            });
-            if (counts[0] == 0) {
-                throw new UserException(input + ": no records in the file");
+            Batch batch = readBatch(store, codec, inputs, format);
+            String input = describe(inputs);
+            if (!batch.clashes().isEmpty()) {
+                throw new UserException(batch.clashes().size() + " record id(s) of " + input + " belong to records another"
+                        + " source stored; nothing was stored (withdraw them, or give these rows other ids):"
+                        + listed(batch.clashes()));
             }
-            if (!clashes.isEmpty()) {
-                throw new UserException(clashes.size() + " record id(s) of " + input + " belong to records another source"
-                        + " stored; nothing was stored (withdraw them, or give these rows other ids):" + listed(clashes));
-            }
+            List<InputError> errors = batch.errors();
             if (!errors.isEmpty() && !options.skipInvalid()) {
-                StringBuilder sb = new StringBuilder(errors.size() + " invalid value" + (errors.size() == 1 ? "" : "s")
-                        + " in " + input + "; nothing was stored (--skip-invalid stores the good rows):");
+                StringBuilder sb = new StringBuilder(errors.size() + " problem" + (errors.size() == 1 ? "" : "s") + " in "
+                        + batch.rejectedRecords() + " of " + batch.rowsRead() + " records of " + input
+                        + "; nothing was stored (--skip-invalid stores the good records):");
                 errors.stream().limit(MAX_LISTED_ERRORS).forEach(err -> sb.append("\n  ").append(err.message()));
                 if (errors.size() > MAX_LISTED_ERRORS) {
-                    sb.append("\n  … and ").append(errors.size() - MAX_LISTED_ERRORS).append(" more");
+                    sb.append("\n  … and ").append(errors.size() - MAX_LISTED_ERRORS).append(" more (--dry-run --rejects FILE lists all)");
                 }
                 throw new UserException(sb.toString());
             }
             Path rejects = null;
+            List<GoodRow> good = batch.good();
             if (!errors.isEmpty()) {
-                rejects = options.rejectsFile() != null ? options.rejectsFile()
-                        : input.resolveSibling(input.getFileName() + ".rejects.csv");
+                rejects = rejectsPath(options.rejectsFile(), inputs);
                 writeRejects(rejects, errors);
-                progress.note(errors.size() + " invalid value(s) skipped; see " + rejects);
+                progress.note(batch.rejectedRecords() + " invalid record(s) skipped; see " + rejects);
+                if (good.isEmpty() && batch.alreadyPresent() == 0) {
+                    throw new UserException("none of the " + batch.rowsRead() + " records of " + input + " is valid; nothing was"
+                            + " stored; every problem is listed in " + rejects);
+                }
             }
-            long rejectedRows = errors.stream().map(InputError::row).distinct().count();
+            for (String n : batch.summary().notes()) {
+                progress.note(n);
+            }
 
             // Pass 2: encrypt full chunks in parallel (one mask per ~2048 blocks), store in one transaction.
             long chunks = 0;
             long bytes = 0;
             if (!good.isEmpty()) {
                 try (CompactPublicKey pk = CompactPublicKey.deserialize(store.publicKey())) {
-                    long[] r = storeBatch(store, pk, codec, good, source);
+                    long[] r = storeBatch(store, pk, codec, good, batch.source());
                     chunks = r[0];
                     bytes = r[1];
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             VaultStore.Stats stats = store.stats();
-            return new EncryptResult(vaultFile, input, format.name().toLowerCase(java.util.Locale.ROOT), counts[0],
-                    good.size(), counts[1], rejectedRows, chunks, bytes, seconds, good.size() / seconds,
+            return new EncryptResult(vaultFile, input, batch.summary().files(), formatName(format, batch.summary().files()),
+                    batch.rowsRead(), good.size(), batch.alreadyPresent(), batch.rejectedRecords(), batch.defaults(),
+                    batch.summary().notes(), chunks, bytes, seconds, good.size() / seconds,
                     good.isEmpty() ? 0 : (double) bytes / good.size(), rejects, stats.records(), store.digest());
         }
+    }
+
+    /**
+     * A dry run: the clear values each valid record would be stored with ({@code records}: field →
+     * value in the field's units, plus the id and "defaults"), and every problem; nothing is encrypted.
+     */
+    public record DryRunResult(Path vault, String input, List<Path> files, long rowsRead, long valid, long alreadyPresent,
+                               long rejected, Map<String, Long> defaults, List<String> notes, Path valuesFile, Path rejectsFile,
+                               List<String> problems, List<Map<String, String>> records) {}
+
+    /**
+     * Reads and checks the inputs exactly as {@link #encrypt} would, and gives the values each valid
+     * record would get (decoded back from what would be encrypted), also as CSV to {@code valuesOut}
+     * (a file) or {@code stdout} (when not null).
+     */
+    public DryRunResult dryRun(Path vaultFile, List<Path> inputs, InputFormat format, Path valuesOut, Path rejectsOut,
+                               java.io.PrintWriter stdout) {
+        try (VaultStore store = VaultStore.open(vaultFile)) {
+            VaultSchema schema = store.schema();
+            RecordCodec codec = new RecordCodec(schema);
+            Batch batch = readBatch(store, codec, inputs, format);
+            String idColumn = schema.idField() == null ? "record_id" : schema.idField();
+            List<Map<String, String>> records = new ArrayList<>();
+            StringBuilder sb = new StringBuilder(csv(idColumn));
+            for (FieldSpec f : schema.fields()) {
+                sb.append(',').append(csv(f.name()));
+            }
+            sb.append(",defaults\n");
+            for (GoodRow g : batch.good()) {
+                Map<String, String> rec = new LinkedHashMap<>();
+                rec.put(idColumn, g.id());
+                int i = 0;
+                for (FieldSpec f : schema.fields()) {
+                    rec.put(f.name(), f.display(g.values()[i]));
+                    i += f.hasSquare() ? 2 : 1;
+                }
+                rec.put("defaults", String.join(";", g.defaulted()));
+                records.add(rec);
+                sb.append(String.join(",", rec.values().stream().map(VaultService::csv).toList())).append('\n');
+            }
+            if (valuesOut != null) {
+                AtomicFiles.write(valuesOut, sb.toString().getBytes(StandardCharsets.UTF_8), false);
+            } else if (stdout != null) {
+                stdout.print(sb);
+                stdout.flush();
+            }
+            Path rejects = null;
+            if (!batch.errors().isEmpty() && rejectsOut != null) {
+                rejects = rejectsOut;
+                writeRejects(rejects, batch.errors());
+            }
+            List<String> problems = new ArrayList<>(batch.clashes());
+            batch.errors().forEach(e -> problems.add(e.message()));
+            return new DryRunResult(vaultFile, describe(inputs), batch.summary().files(), batch.rowsRead(), batch.good().size(),
+                    batch.alreadyPresent(), batch.rejectedRecords(), batch.defaults(), batch.summary().notes(), valuesOut,
+                    rejects, problems, records);
+        }
+    }
+
+    private Batch readBatch(VaultStore store, RecordCodec codec, List<Path> inputs, InputFormat format) {
+        VaultSchema schema = codec.schema();
+        List<GoodRow> good = new ArrayList<>();
+        List<InputError> errors = new ArrayList<>();
+        Map<String, String> seen = new HashMap<>();
+        Map<String, Long> defaults = new java.util.TreeMap<>();
+        long[] counts = new long[2]; // rows read, already in the vault
+        String source = "encrypt " + describe(inputs);
+        List<String> clashes = new ArrayList<>();
+        InputReader.Summary summary = InputReader.readAll(inputs, format, schema, row -> {
+            counts[0]++;
+            RecordCodec.Encoded e = codec.encode(row);
+            if (!e.ok()) {
+                errors.addAll(e.errors());
+                return;
+            }
+            String id = row.id();
+            if (id != null) {
+                String first = seen.putIfAbsent(id, row.file() + " " + row.where());
+                if (first != null) {
+                    errors.add(new InputError(row.file(), row.row(), row.where(), id, null,
+                            "duplicate record id '" + id + "' (first at " + first + ")"));
+                    return;
+                }
+                String from = store.batchSourceOf(id);
+                if (from != null) {
+                    if (!from.equals(source)) { // another source's record: never shadowed, never skipped
+                        clashes.add(row.file() + " " + row.where() + ": record id '" + id + "' is already in the vault from "
+                                + store.sourceOf(id));
+                        return;
+                    }
+                    counts[1]++; // stored by an earlier run of this same batch (resumed)
+                    return;
+                }
+            } else {
+                id = "r-" + UUID.randomUUID();
+            }
+            for (String f : e.defaulted()) {
+                defaults.merge(f, 1L, Long::sum);
+            }
+            good.add(new GoodRow(id, e.values(), e.defaulted()));
+        });
+        if (counts[0] == 0) {
+            throw new UserException(describe(inputs) + ": no records in the input");
+        }
+        return new Batch(good, errors, clashes, counts[0], counts[1], defaults, summary, source);
+    }
+
+    /** The inputs as the user named them: "a.csv", "exports/ (2 inputs)". */
+    private static String describe(List<Path> inputs) {
+        return inputs.stream().map(Path::toString).collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    private static String formatName(InputFormat format, List<Path> files) {
+        if (format != null) {
+            return format.name().toLowerCase(java.util.Locale.ROOT);
+        }
+        return files.stream().map(f -> InputFormat.guess(f).name().toLowerCase(java.util.Locale.ROOT)).distinct()
+                .collect(java.util.stream.Collectors.joining("+"));
+    }
+
+    private static Path rejectsPath(Path given, List<Path> inputs) {
+        if (given != null) {
+            return given;
+        }
+        Path first = inputs.get(0).toAbsolutePath().normalize();
+        String name = first.getFileName() == null ? "input" : first.getFileName().toString().replaceAll("[*?\\[\\]]", "_");
+        return first.resolveSibling(name + ".rejects.csv");
     }
 
     private static void checkOverrides(VaultStore store, VaultSchema schema, EncryptOptions options) {
@@ -341,11 +457,13 @@ public final class VaultService {
         }
     }
 
+    /** One line per problem; every column filled ("(none)" for a record without id, "(record)" for the whole record). */
     private static void writeRejects(Path file, List<InputError> errors) {
-        StringBuilder sb = new StringBuilder("file,row,field,reason\n");
+        StringBuilder sb = new StringBuilder("file,row,where,record_id,field,reason\n");
         for (InputError e : errors) {
-            sb.append(csv(e.file())).append(',').append(e.row()).append(',').append(csv(e.field() == null ? "" : e.field()))
-                    .append(',').append(csv(e.reason())).append('\n');
+            sb.append(csv(e.file())).append(',').append(e.row()).append(',').append(csv(e.where())).append(',')
+                    .append(csv(e.recordId() == null ? "(none)" : e.recordId())).append(',')
+                    .append(csv(e.field() == null ? "(record)" : e.field())).append(',').append(csv(e.reason())).append('\n');
         }
         AtomicFiles.write(file, sb.toString().getBytes(StandardCharsets.UTF_8), false);
     }
@@ -373,7 +491,7 @@ public final class VaultService {
             throw new UserException(input + ": a record file holds exactly one JSON object on one line, found " + rows.size());
         }
         InputRow row = rows.get(0);
-        RecordCodec.Encoded e = codec.encode(input.toString(), row);
+        RecordCodec.Encoded e = codec.encode(row);
         if (!e.ok()) {
             StringBuilder sb = new StringBuilder("invalid record, nothing written:");
             e.errors().forEach(err -> sb.append("\n  ").append(err.message()));
