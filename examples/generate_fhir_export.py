@@ -44,7 +44,6 @@ MRN = "http://hospital.example.org/mrn"
 CLIN = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VER = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 CONDCAT = "http://terminology.hl7.org/CodeSystem/condition-category"
-OBSCAT = "http://terminology.hl7.org/CodeSystem/observation-category"
 ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 
@@ -97,13 +96,13 @@ FIELD_ORDER = CSV_HEADER[1:-1]
 # Terminology used by the generator (its own tables; --verify reads schema.json instead)
 # --------------------------------------------------------------------------------------------
 
-OBS_CODES = {  # kind -> (LOINC, display, category)
-    "bmi": ("39156-5", "Body mass index (BMI) [Ratio]", "vital-signs"),
-    "weight": ("29463-7", "Body weight", "vital-signs"),
-    "height": ("8302-2", "Body height", "vital-signs"),
-    "bp": ("85354-9", "Blood pressure panel with all children optional", "vital-signs"),
-    "chol": ("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma", "laboratory"),
-    "smoking": ("72166-2", "Tobacco smoking status", "social-history"),
+OBS_CODES = {  # kind -> (LOINC, display); the labs of the schema fields: LAB_DISPLAY
+    "bmi": ("39156-5", "Body mass index (BMI) [Ratio]"),
+    "weight": ("29463-7", "Body weight"),
+    "height": ("8302-2", "Body height"),
+    "bp": ("85354-9", "Blood pressure panel with all children optional"),
+    "chol": ("2093-3", "Cholesterol [Mass/volume] in Serum or Plasma"),
+    "smoking": ("72166-2", "Tobacco smoking status"),
 }
 LAB_DISPLAY = {
     "15074-8": "Glucose [Moles/volume] in Blood",
@@ -113,8 +112,7 @@ LAB_DISPLAY = {
     "18262-6": "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
     "13457-7": "Cholesterol in LDL [Mass/volume] in Serum or Plasma by calculation",
 }
-CAT_DISPLAY = {"vital-signs": "Vital Signs", "laboratory": "Laboratory", "social-history": "Social History"}
-UNIT_DISPLAY = {"mm[Hg]": "mmHg", "kg/m2": "kg/m2", "kg": "kg", "cm": "cm", "/min": "/min",
+UNIT_DISPLAY = {"mm[Hg]": "mmHg", "kg/m2": "kg/m2", "kg": "kg", "cm": "cm",
                 "mmol/L": "mmol/L", "mg/dL": "mg/dL", "%": "%"}
 SMOKING = {
     "449868002": ("Smokes tobacco daily", True),
@@ -893,11 +891,8 @@ def encounter_resource(p, i, bulk):
 
 
 def observation_resource(p, o, bulk):
-    if o.kind in OBS_CODES:
-        code, display, cat = OBS_CODES[o.kind]
-        code = o.loinc
-    else:
-        code, display, cat = o.loinc, LAB_DISPLAY[o.loinc], "laboratory"
+    code = o.loinc
+    display = OBS_CODES[o.kind][1] if o.kind in OBS_CODES else LAB_DISPLAY[code]
     r = {"resourceType": "Observation", "status": o.status,
          "code": loinc_cc(code, display), "subject": ref("Patient", p.uuid, bulk)}
     if o.visit is not None:
@@ -933,7 +928,6 @@ def condition_resource(p, c, bulk):
         r["clinicalStatus"] = {"coding": [{"system": CLIN, "code": c.clin}]}
     if c.ver:
         r["verificationStatus"] = {"coding": [{"system": VER, "code": c.ver}]}
-    cat_display = {"problem-list-item": "Problem List Item", "encounter-diagnosis": "Encounter Diagnosis"}
     r["category"] = [{"coding": [{"system": CONDCAT, "code": c.category}]}]
     r["code"] = {"coding": [{"system": s, "code": k, "display": d} for s, k, d in c.codings]}
     r["subject"] = ref("Patient", p.uuid, bulk)
@@ -1033,7 +1027,7 @@ ground truth, to test MedVault's FHIR import against `schema.json`. Generated de
 | `expected-rejects.csv` | one row per (patient, field) problem of the {len(rejected)} patients that must be rejected |
 
 Resources: {counts['Patient']} Patient, {counts['Encounter']} Encounter (4 ambulatory visits each, 2024-2026),
-{counts['Observation']} Observation (BMI, weight, height, BP panel 85354-9, heart rate at every visit;
+{counts['Observation']} Observation (BMI, weight, height and BP panel 85354-9 at every visit;
 glucose 15074-8 mmol/L or 2339-0 / 2345-7 mg/dL, HbA1c, LDL 18262-6 / 13457-7 mg/dL and total cholesterol
 at most visits; smoking status 72166-2), {counts['Condition']} Condition (ICD-10-CM, SNOMED CT for a third
 of the patients, both codings for a few). Timestamps carry offsets (hospital: US Eastern).
@@ -1090,7 +1084,7 @@ def verify(out):
             s = o["effectiveInstant"]
         else:
             s = o["issued"]
-        t = datetime.fromisoformat(s)
+        t = datetime.fromisoformat(s[:-1] + "+00:00" if s.endswith("Z") else s)
         assert t.tzinfo is not None, s
         return t
 

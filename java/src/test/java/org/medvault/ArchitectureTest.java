@@ -35,6 +35,7 @@ class ArchitectureTest {
             "org.medvault.query",        // the query language: parser, planner, clear reference
             "org.medvault.app",          // shared use-case helpers: files, progress
             "org.medvault.app.keys",     // key sets, sealed secrets, rosters
+            "org.medvault.app.fhir",     // FHIR R4 exports read and mapped to schema values
             "org.medvault.app.vault",    // vault store, import, codecs
             "org.medvault.app.release",  // queries into result files, partials, combine
             "org.medvault.examples",     // example programs over the API

@@ -124,6 +124,86 @@ class VaultServiceTest {
         assertTrue(Integer.parseInt(got.get("age")) > 0);
     }
 
+    static final Path HOSPITAL = EXAMPLES.resolve("fhir-hospital");
+
+    /** examples/fhir-hospital/expected.csv: values the generator computed from its own model, by record id. */
+    static Map<String, Map<String, String>> expectedHospitalValues() throws IOException {
+        List<String> lines = Files.readAllLines(HOSPITAL.resolve("expected.csv"));
+        String[] header = lines.get(0).split(",", -1);
+        Map<String, Map<String, String>> out = new java.util.TreeMap<>();
+        for (String line : lines.subList(1, lines.size())) {
+            String[] cells = line.split(",", -1);
+            Map<String, String> row = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < header.length; i++) {
+                row.put(header[i], cells[i]);
+            }
+            out.put(cells[0], row);
+        }
+        return out;
+    }
+
+    @Test
+    void aHospitalExportImportsAsOneBatchWithTheIndependentlyComputedValues() throws IOException {
+        Map<String, Map<String, String>> expected = expectedHospitalValues();
+        Path vault = tmp.resolve("hospital.db");
+        service.init(HOSPITAL.resolve("schema.json"), publicKey, vault);
+
+        // Dry run over the transaction Bundles (40 files, no resource ids) and over the Bulk NDJSON:
+        // the values each record would get are exactly the generator's, and so are the problems.
+        for (String shape : new String[] {"bundles", "bulk"}) {
+            Path rejects = tmp.resolve(shape + ".rejects.csv");
+            VaultService.DryRunResult dry = service.dryRun(vault, List.of(HOSPITAL.resolve(shape)), null, null, rejects, null);
+            assertEquals(40, dry.rowsRead(), shape);
+            assertEquals(expected.size(), dry.valid(), shape);
+            assertEquals(2, dry.rejected(), shape);
+            Map<String, Map<String, String>> got = new java.util.TreeMap<>();
+            dry.records().forEach(r -> got.put(r.get("patient_id"), r));
+            assertEquals(expected, got, shape);
+            List<String> lines = Files.readAllLines(rejects);
+            assertEquals("file,row,where,record_id,field,reason", lines.get(0));
+            String all = String.join("\n", lines).replace("\"", "");
+            for (String line : Files.readAllLines(HOSPITAL.resolve("expected-rejects.csv")).subList(1, 4)) {
+                String[] c = line.split(",");
+                assertTrue(all.contains("," + c[0] + "," + c[1] + "," + c[2]), shape + ": no '" + line + "' in\n" + all);
+            }
+            for (String line : lines.subList(1, lines.size())) { // every column filled
+                assertTrue(java.util.Arrays.stream(line.split(",", 6)).noneMatch(String::isBlank), line);
+            }
+            assertEquals(0, service.info(vault).records(), "a dry run stores nothing");
+        }
+
+        // Without --skip-invalid: nothing stored, every problem listed with file, entry, patient and field.
+        UserException e = assertThrows(UserException.class, () -> service.encrypt(vault, List.of(HOSPITAL.resolve("bundles")),
+                null, new VaultService.EncryptOptions(false, null, null, null)));
+        assertTrue(e.getMessage().contains("3 problems in 2 of 40 records") && e.getMessage().contains("patient-11.json: entry 1 (Patient urn:uuid:")
+                && e.getMessage().contains("field 'diagnosis': unknown code system"), e.getMessage());
+
+        // With it: the 38 good patients of 40 files go into one batch, packed like one CSV (not one list per file).
+        VaultService.EncryptResult r = service.encrypt(vault, List.of(HOSPITAL.resolve("bundles")), null,
+                new VaultService.EncryptOptions(true, tmp.resolve("hospital.rejects.csv"), null, null));
+        assertEquals(38, r.stored());
+        assertEquals(40, r.files().size());
+        assertEquals(Map.of("hba1c", 3L), r.defaults());
+        VaultSchema schema = VaultSchema.parse(Files.readAllBytes(HOSPITAL.resolve("schema.json")), "schema.json");
+        int perChunk = VaultService.recordsPerChunk(schema);
+        assertEquals((38 + perChunk - 1) / perChunk, r.chunks());
+        assertTrue(r.bytesPerRecord() < 4000, "packed: " + r.bytesPerRecord() + " B per record");
+        for (Map.Entry<String, Map<String, String>> want : expected.entrySet()) {
+            Map<String, String> got = VaultService.decryptRecord(vault, want.getKey(), key);
+            for (String f : List.of("age", "sex", "bmi", "bp_sys", "bp_dia", "glucose", "hba1c", "ldl", "diagnosis", "diabetic", "smoker")) {
+                assertEquals(want.getValue().get(f), got.get(f), want.getKey() + " " + f);
+            }
+        }
+
+        // --skip-invalid that stores nothing fails (exit 1), with every problem in the rejects file.
+        Path allBad = Files.createDirectories(tmp.resolve("all-bad"));
+        Files.copy(HOSPITAL.resolve("bundles").resolve("patient-11.json"), allBad.resolve("patient-11.json"));
+        UserException none = assertThrows(UserException.class, () -> service.encrypt(vault, List.of(allBad), null,
+                new VaultService.EncryptOptions(true, tmp.resolve("bad.rejects.csv"), null, null)));
+        assertTrue(none.getMessage().contains("none of the 1 records") && none.getMessage().contains("bad.rejects.csv"), none.getMessage());
+        assertEquals(38, service.info(vault).records());
+    }
+
     /** Runs a failing batch and checks the error names what it must and nothing was stored. */
     static UserException refused(Path vault, Path input, String... mustContain) {
         VaultService.InfoResult before = service.info(vault);
@@ -158,7 +238,9 @@ class VaultServiceTest {
         refused(vault, write("dup.csv", h + "\nq11,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\nq11,41,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"),
                 "row 3", "duplicate record id 'q11'");
         refused(vault, write("bad.jsonl", "{\"patient_id\":\"j1\",\"age\":40}\n{not json\n"), "bad.jsonl: row 2", "malformed JSON");
-        refused(vault, write("bad.json", "{\"resourceType\":\"Patient\"}"), "bad.json", "not a FHIR Bundle");
+        refused(vault, write("bad.json", "{\"resourceType\":\"Patient\"}"), "bad.json: entry 1 (a Patient without id)",
+                "no id and no fullUrl", "field 'age': no birthDate", "field 'glucose': no usable result with LOINC 15074-8");
+        refused(vault, write("notfhir.json", "{\"resourceType\":\"Bundel\"}"), "notfhir.json", "not a FHIR R4 resource");
         refused(vault, write("nothing.csv", h + "\n"), "no records");
         assertEquals(1, service.info(vault).records());
     }
@@ -176,8 +258,8 @@ class VaultServiceTest {
         assertEquals(2, r.stored());
         assertEquals(1, r.rejected());
         List<String> lines = Files.readAllLines(rejects);
-        assertEquals("file,row,field,reason", lines.get(0));
-        assertTrue(lines.get(1).contains(",3,age,") && lines.get(1).contains("out of range"), lines.get(1));
+        assertEquals("file,row,where,record_id,field,reason", lines.get(0));
+        assertTrue(lines.get(1).contains(",3,row 3,s2,age,") && lines.get(1).contains("out of range"), lines.get(1));
         assertEquals("true", VaultService.decryptRecord(vault, "s3", key).get("smoker"));
     }
 
