@@ -36,16 +36,27 @@ public final class RecordCodec {
     }
 
     public Encoded encode(InputRow row) {
-        if (!row.errors().isEmpty()) {
+        if (!row.errors().isEmpty() && row.cells().isEmpty()) { // unreadable: nothing more to check
             return new Encoded(null, row.errors(), List.of());
         }
-        List<InputError> errors = new ArrayList<>();
+        // Every problem at once: the reader's (e.g. a FHIR field with no usable result), then the
+        // codec's for the other fields.
+        List<InputError> errors = new ArrayList<>(row.errors());
+        java.util.Set<String> named = new java.util.HashSet<>();
+        row.errors().forEach(e -> named.add(e.field()));
         List<String> defaulted = new ArrayList<>();
         long[] out = new long[layout.size()];
         int i = 0;
         for (FieldSpec f : schema.fields()) {
             long v = 0;
             String cell = row.cells().get(f.name());
+            if (named.contains(f.name())) {
+                out[i++] = 0;
+                if (f.hasSquare()) {
+                    out[i++] = 0;
+                }
+                continue;
+            }
             try {
                 v = f.encode(cell);
                 if ((cell == null || cell.isBlank()) && f.defaultValue() != null) {
@@ -59,6 +70,8 @@ public final class RecordCodec {
                 out[i++] = v * v;
             }
         }
+        List<String> order = schema.fields().stream().map(FieldSpec::name).toList();
+        errors.sort(java.util.Comparator.comparingInt(e -> e.field() == null ? -1 : order.indexOf(e.field())));
         return new Encoded(errors.isEmpty() ? out : null, errors, defaulted);
     }
 }

@@ -285,7 +285,10 @@ public final class VaultService {
         Map<String, String> seen = new HashMap<>();
         Map<String, Long> defaults = new java.util.TreeMap<>();
         long[] counts = new long[2]; // rows read, already in the vault
-        String source = "encrypt " + describe(inputs);
+        // The batch's source names the inputs as given, without their directories (as before: a rerun from
+        // another working directory still resumes its own batch).
+        String source = "encrypt " + inputs.stream().map(p -> p.getFileName() == null ? p.toString() : p.getFileName().toString())
+                .collect(java.util.stream.Collectors.joining(", "));
         List<String> clashes = new ArrayList<>();
         InputReader.Summary summary = InputReader.readAll(inputs, format, schema, row -> {
             counts[0]++;
