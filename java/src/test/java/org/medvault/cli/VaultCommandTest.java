@@ -76,6 +76,33 @@ class VaultCommandTest {
     }
 
     @Test
+    void dryRunShowsTheValuesOfAHospitalExportAndStoresNothing() throws IOException {
+        Path hospital = EXAMPLES.resolve("fhir-hospital");
+        Path v = tmp.resolve("dry.db");
+        assertEquals(0, Cli.run(Map.of(), "vault", "init", "--schema", hospital.resolve("schema.json").toString(),
+                "--public-key", publicKey.toString(), "--vault", v.toString()).exit());
+        // Values CSV on stdout, the summary and the two bad patients on stderr; problems → exit 1.
+        Cli.Result r = Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", hospital.resolve("bulk").toString(), "--dry-run");
+        assertEquals(1, r.exit(), r.toString());
+        List<String> values = r.out().lines().toList();
+        assertEquals("patient_id,age,sex,bmi,bp_sys,bp_dia,glucose,hba1c,ldl,diagnosis,diabetic,smoker,defaults", values.get(0));
+        List<String> expected = Files.readAllLines(hospital.resolve("expected.csv"));
+        assertEquals(expected.stream().skip(1).sorted().toList(), values.stream().skip(1).sorted().toList());
+        assertTrue(r.err().contains("Dry run: 38 of 40 records valid (2 with problems); nothing encrypted")
+                && r.err().contains("hba1c: the schema's default for 3 record(s)")
+                && r.err().contains("Patient.ndjson: line 23 (Patient/9b807b53-e628-5eff-9965-abc4b582ba4c), field 'glucose'"), r.err());
+        // --json: the records and problems as data; --values FILE: the CSV in a file.
+        Cli.Result j = Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", hospital.resolve("bulk").toString(), "--dry-run",
+                "--json", "-q", "--values", tmp.resolve("values.csv").toString());
+        assertEquals(1, j.exit(), j.toString());
+        JsonNode d = JSON.readTree(j.out());
+        assertEquals(38, d.get("records").size());
+        assertEquals(3, d.get("problems").size());
+        assertEquals(expected.size(), Files.readAllLines(tmp.resolve("values.csv")).size());
+        assertEquals(0, info(v).get("records").asLong());
+    }
+
+    @Test
     void badRowExitsOneNamingRowAndField() throws IOException {
         Path v = init("badrow");
         Path in = tmp.resolve("bad.csv");
