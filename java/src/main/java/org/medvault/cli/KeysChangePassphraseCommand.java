@@ -3,6 +3,7 @@ package org.medvault.cli;
 import java.nio.file.Path;
 
 import org.medvault.app.keys.KeyManager;
+import org.medvault.common.UserException;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -23,6 +24,9 @@ final class KeysChangePassphraseCommand extends BaseCommand {
     Path newFile;
 
     @Mixin
+    NewPassphraseOptions newPassphrase;
+
+    @Mixin
     OutputOptions output;
 
     @Override
@@ -32,8 +36,13 @@ final class KeysChangePassphraseCommand extends BaseCommand {
         KeyManager.ChangePassphraseResult r;
         try {
             oldPass = current.obtain(root(), "current passphrase", false);
-            newPass = Passphrases.obtain(newFile, Passphrases.ENV_NEW, "--new-passphrase-file", root().env(),
+            if (newPassphrase.generate != null && newFile != null) {
+                throw UserException.usage("--generate-passphrase and --new-passphrase-file both name the new passphrase; give one");
+            }
+            newPass = newPassphrase.generate != null ? newPassphrase.generated("client.key")
+                    : Passphrases.obtain(newFile, Passphrases.ENV_NEW, "--new-passphrase-file", root().env(),
                     root().console(), "new passphrase", true);
+            newPassphrase.check(newPass, "the new passphrase", m -> progress(output.quiet, m));
             r = new KeyManager(m -> progress(output.quiet, m)).changePassphrase(path, oldPass, newPass);
         } finally {
             Passphrases.wipe(oldPass);

@@ -54,6 +54,9 @@ final class KeysGenerateCommand extends BaseCommand {
     PassphraseFileOption passphrase;
 
     @Mixin
+    NewPassphraseOptions newPassphrase;
+
+    @Mixin
     OutputOptions output;
 
     @Override
@@ -62,11 +65,19 @@ final class KeysGenerateCommand extends BaseCommand {
         if (custodians != null || threshold != null || sharePassphraseFiles != null) {
             return ceremony(config);
         }
-        char[] secret = passphrase.obtain(root(), "new passphrase for client.key", true);
+        if (newPassphrase.generate != null && passphrase.file != null) {
+            throw UserException.usage("--generate-passphrase and --passphrase-file both name the passphrase; give one");
+        }
+        if (!force) {
+            KeyManager.refuseExisting(out); // before a passphrase is asked for, or generated into a file
+        }
+        char[] secret = newPassphrase.generate != null ? newPassphrase.generated("client.key")
+                : passphrase.obtain(root(), "new passphrase for client.key", true);
         KeyManager.GenerateResult r;
         try {
-            if (secret.length < 8) {
-                progress(output.quiet, "warning: a passphrase shorter than 8 characters is weak");
+            newPassphrase.check(secret, "the passphrase for client.key", m -> progress(output.quiet, m));
+            if (newPassphrase.generate != null) {
+                progress(output.quiet, "passphrase generated into " + newPassphrase.generate + " (mode 0600; not printed)");
             }
             r = new KeyManager(m -> progress(output.quiet, m)).generate(out, config, secret, force);
         } finally {
@@ -83,6 +94,9 @@ final class KeysGenerateCommand extends BaseCommand {
     private int ceremony(FheConfig config) {
         if (custodians == null || threshold == null) {
             throw UserException.usage("a threshold key needs both --custodians N and --threshold T");
+        }
+        if (newPassphrase.generate != null) {
+            throw UserException.usage("--generate-passphrase is for a personal client.key; each custodian chooses their own");
         }
         if (passphrase.file != null) {
             throw UserException.usage("--passphrase-file is for a personal client.key; give custodians' passphrases with"
@@ -106,10 +120,8 @@ final class KeysGenerateCommand extends BaseCommand {
                                 + " whoever knows it holds both shares");
                     }
                 }
-                if (p.length < 8) {
-                    progress(output.quiet, "warning: custodian " + i + "'s passphrase is shorter than 8 characters");
-                }
                 secrets.add(p);
+                newPassphrase.check(p, "custodian " + i + "'s passphrase", m -> progress(output.quiet, m));
             }
             r = new KeyManager(m -> progress(output.quiet, m)).generateThreshold(out, config, custodians, threshold, secrets, force);
         } finally {

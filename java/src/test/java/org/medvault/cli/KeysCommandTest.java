@@ -125,6 +125,42 @@ class KeysCommandTest {
     }
 
     @Test
+    void weakPassphrasesAreRefusedAndAGeneratedOneIsNeverPrinted() throws IOException {
+        // The attack on a careless user: "abc" twice would seal a key that decrypts everything.
+        Path fresh = tmp.resolve("weak-fresh");
+        Cli.Result g = Cli.run(Map.of("MEDVAULT_PASSPHRASE", "abc"), "keys", "generate", "--out", fresh.toString());
+        assertEquals(1, g.exit(), g.toString());
+        assertTrue(g.err().contains("the passphrase for client.key is weak: zxcvbn score 0 of 4")
+                && g.err().contains("--generate-passphrase"), g.err());
+        assertTrue(!Files.exists(fresh.resolve("client.key")), "nothing written");
+        Cli.Result c = Cli.run(Map.of("MEDVAULT_PASSPHRASE", PASS, "MEDVAULT_NEW_PASSPHRASE", "password123"), "keys",
+                "change-passphrase", copyOfKeys("weak").toString());
+        assertEquals(1, c.exit(), c.toString());
+        assertTrue(c.err().contains("the new passphrase is weak") && c.err().contains("common password"), c.err());
+
+        // Insisting works, with a warning; a generated passphrase goes to a 0600 file only.
+        Path dir = copyOfKeys("weak-insist");
+        Cli.Result insist = Cli.run(Map.of("MEDVAULT_PASSPHRASE", PASS, "MEDVAULT_NEW_PASSPHRASE", "password123"), "keys",
+                "change-passphrase", dir.toString(), "--allow-weak-passphrase");
+        assertEquals(0, insist.exit(), insist.toString());
+        assertTrue(insist.err().contains("warning: the new passphrase is weak"), insist.err());
+        Path gen = tmp.resolve("generated.pass");
+        Cli.Result made = Cli.run(Map.of("MEDVAULT_PASSPHRASE", "password123"), "keys", "change-passphrase", dir.toString(),
+                "--generate-passphrase", gen.toString());
+        assertEquals(0, made.exit(), made.toString());
+        String secret = Files.readString(gen).strip();
+        assertTrue(secret.matches("([a-z2-9]{5}-){5}[a-z2-9]{5}"), "format");
+        assertEquals(java.util.Set.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE), Files.getPosixFilePermissions(gen));
+        assertTrue(!made.out().contains(secret) && !made.err().contains(secret), "never printed");
+        Cli.Result v = Cli.run(Map.of(), "keys", "verify", dir.toString(), "--check-secret", "--passphrase-file", gen.toString());
+        assertEquals(0, v.exit(), v.toString());
+        Cli.Result again = Cli.run(Map.of("MEDVAULT_PASSPHRASE", secret), "keys", "change-passphrase", dir.toString(),
+                "--generate-passphrase", gen.toString());
+        assertEquals(2, again.exit(), again.toString()); // the file exists: never overwritten
+    }
+
+    @Test
     void tamperedClientKeyIsRefused() throws IOException {
         Path dir = copyOfKeys("tampered");
         Path ck = dir.resolve("client.key");

@@ -149,12 +149,20 @@ public final class KeyManager {
 
     private List<String> checkTarget(Path dir, boolean force) {
         List<String> existing = existingKeyFiles(dir);
-        if (!existing.isEmpty() && !force) {
-            throw new UserException(dir + " already holds keys (" + String.join(", ", existing)
-                    + "); use --force to replace them (the old files are kept in a replaced-<time>/ folder)");
+        if (!force) {
+            refuseExisting(dir);
         }
         ensureDirectory(dir);
         return existing;
+    }
+
+    /** Refuses a directory that already holds key files (callers check before asking for passphrases). */
+    public static void refuseExisting(Path dir) {
+        List<String> existing = existingKeyFiles(dir);
+        if (!existing.isEmpty()) {
+            throw new UserException(dir + " already holds keys (" + String.join(", ", existing)
+                    + "); use --force to replace them (the old files are kept in a replaced-<time>/ folder)");
+        }
     }
 
     private void addPublicParts(ClientKey ck, Map<String, byte[]> files) {
