@@ -10,7 +10,7 @@ use tfhe::{ClientKey, CompactPublicKey, FheBool, FheUint16, FheUint32, FheUint64
 use crate::ciphertext::{self, Ct, Kind};
 use crate::error::{entry, Error, Result};
 use crate::handle;
-use crate::params::{self, Features, LIMIT_KEY};
+use crate::params::{self, Features, LIMIT_CLIENT_KEY};
 use crate::runtime;
 
 pub struct ClientKeyBox {
@@ -152,7 +152,7 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeSerialize<'l>(
 ) -> JByteArray<'l> {
     entry(&mut env, |env| {
         let k = unsafe { get(h) }?;
-        let mut bytes = crate::error::catch(|| params::serialize(&k.key, LIMIT_KEY, "client key"))?;
+        let mut bytes = crate::error::catch(|| params::serialize(&k.key, LIMIT_CLIENT_KEY, "client key"))?;
         let out = env.byte_array_from_slice(&bytes);
         zeroize::Zeroize::zeroize(&mut bytes);
         Ok(out?)
@@ -168,7 +168,7 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeDeserialize<'l>(
     entry(&mut env, |env| {
         let mut data = env.convert_byte_array(&bytes)?;
         let result = crate::error::catch(|| {
-            let key: ClientKey = params::deserialize(&data, LIMIT_KEY, "client key")?;
+            let key: ClientKey = params::deserialize(&data, LIMIT_CLIENT_KEY, "client key")?;
             let (features, dedicated) = features_of(&key);
             if !dedicated {
                 return Err(Error::mismatch(

@@ -25,7 +25,10 @@ pub const PARAMETER_SET_NAME: &str = "PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M
 /// bincode allocate; they are well above what legitimate objects of each kind need.
 pub const LIMIT_CIPHERTEXT: u64 = 1 << 26; // FheUint64 is ~0.5 MiB
 pub const LIMIT_LIST: u64 = 1 << 31; // compact lists of many records
-pub const LIMIT_KEY: u64 = 1 << 34; // server keys with noise squashing exceed 1 GiB
+pub const LIMIT_PUBLIC_KEY: u64 = 1 << 22; // 33 KB written
+pub const LIMIT_CLIENT_KEY: u64 = 1 << 24; // ≤ 90 KB written (noise squashing included)
+pub const LIMIT_COMPRESSED_SERVER_KEY: u64 = 1 << 30; // the server.key file: ≤ 330 MB written
+pub const LIMIT_SERVER_KEY: u64 = 1 << 32; // decompressed, in memory: > 1 GiB with noise squashing
 
 /// The feature flags a key set was generated with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +82,7 @@ pub fn key_id_of(public_key: &CompactPublicKey) -> Result<[u8; 32]> {
     let mut untagged = public_key.clone();
     untagged.tag_mut().set_data(&[]);
     let mut bytes = Vec::new();
-    safe_serialize(&untagged, &mut bytes, LIMIT_KEY)
+    safe_serialize(&untagged, &mut bytes, LIMIT_PUBLIC_KEY)
         .map_err(|e| Error::internal(format!("serializing public key: {e}")))?;
     let mut h = Sha256::new();
     h.update(b"medvault-key-id-v1\0");

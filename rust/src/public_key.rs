@@ -9,7 +9,7 @@ use tfhe::{CompactCiphertextList, CompactPublicKey};
 use crate::ciphertext::Kind;
 use crate::error::{catch, entry, Error, Result};
 use crate::handle;
-use crate::params::{self, LIMIT_KEY};
+use crate::params::{self, LIMIT_PUBLIC_KEY};
 use crate::runtime;
 
 /// # Safety
@@ -80,7 +80,7 @@ pub extern "system" fn Java_org_medvault_fhe_CompactPublicKey_nativeSerialize<'l
 ) -> JByteArray<'l> {
     entry(&mut env, |env| {
         let k = unsafe { get(h) }?;
-        let bytes = catch(|| params::serialize(k, LIMIT_KEY, "public key"))?;
+        let bytes = catch(|| params::serialize(k, LIMIT_PUBLIC_KEY, "public key"))?;
         Ok(env.byte_array_from_slice(&bytes)?)
     })
 }
@@ -95,7 +95,7 @@ pub extern "system" fn Java_org_medvault_fhe_CompactPublicKey_nativeDeserialize<
         let data = env.convert_byte_array(&bytes)?;
         let pk = catch(|| {
             let pk: CompactPublicKey =
-                params::deserialize_conformant(&data, LIMIT_KEY, &params::default_pke_params()?, "public key")?;
+                params::deserialize_conformant(&data, LIMIT_PUBLIC_KEY, &params::default_pke_params()?, "public key")?;
             if pk.tag().data().len() != 32 {
                 return Err(Error::corrupt("public key has no MedVault key id"));
             }

@@ -10,7 +10,7 @@ use tfhe::{CompressedServerKey, ServerKey};
 use crate::ciphertext::{self, Ct, Kind};
 use crate::error::{catch, entry, Error, Result};
 use crate::handle;
-use crate::params::{self, Features, LIMIT_KEY};
+use crate::params::{self, Features, LIMIT_COMPRESSED_SERVER_KEY, LIMIT_SERVER_KEY};
 use crate::runtime;
 
 pub struct ServerKeyBox {
@@ -45,7 +45,7 @@ fn features_of_compressed(key: &CompressedServerKey) -> Features {
 
 /// Loads a server key of either form, checked against the MedVault configuration its own
 /// feature flags claim (so a key with foreign parameters is refused, not used).
-fn load<T>(bytes: &[u8], what: &str, features: impl Fn(&T) -> Features) -> Result<(T, Features)>
+fn load<T>(bytes: &[u8], limit: u64, what: &str, features: impl Fn(&T) -> Features) -> Result<(T, Features)>
 where
     T: serde::de::DeserializeOwned
         + tfhe::Unversionize
@@ -53,7 +53,7 @@ where
         + tfhe::conformance::ParameterSetConformant,
     T::ParameterSet: From<tfhe::Config>,
 {
-    let key: T = params::deserialize(bytes, LIMIT_KEY, what)?;
+    let key: T = params::deserialize(bytes, limit, what)?;
     let f = features(&key);
     if !key.is_conformant(&T::ParameterSet::from(f.config())) {
         return Err(Error::mismatch(format!(
@@ -91,7 +91,7 @@ pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeSerialize
 ) -> JByteArray<'l> {
     entry(&mut env, |env| {
         let k = unsafe { get_compressed(h) }?;
-        let bytes = catch(|| params::serialize(&k.key, LIMIT_KEY, "compressed server key"))?;
+        let bytes = catch(|| params::serialize(&k.key, LIMIT_COMPRESSED_SERVER_KEY, "compressed server key"))?;
         Ok(env.byte_array_from_slice(&bytes)?)
     })
 }
@@ -104,7 +104,7 @@ pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeDeseriali
 ) -> jlong {
     entry(&mut env, |env| {
         let data = env.convert_byte_array(&bytes)?;
-        let (key, features) = catch(|| load::<CompressedServerKey>(&data, "compressed server key", features_of_compressed))?;
+        let (key, features) = catch(|| load::<CompressedServerKey>(&data, LIMIT_COMPRESSED_SERVER_KEY, "compressed server key", features_of_compressed))?;
         Ok(handle::into_handle(CompressedServerKeyBox { key, features }))
     })
 }
@@ -119,8 +119,15 @@ pub extern "system" fn Java_org_medvault_fhe_CompressedServerKey_nativeRead<'l>(
 ) -> jlong {
     entry(&mut env, |env| {
         let path: String = path.try_to_string(env)?;
+        // A file larger than any server key MedVault writes is refused before it is read.
+        let size = std::fs::metadata(&path).map_err(|e| Error::invalid(format!("cannot read {path}: {e}")))?.len();
+        if size > LIMIT_COMPRESSED_SERVER_KEY {
+            return Err(Error::invalid(format!(
+                "{path} is {size} bytes: larger than any server key MedVault writes (at most {LIMIT_COMPRESSED_SERVER_KEY}); refused before reading"
+            )));
+        }
         let data = std::fs::read(&path).map_err(|e| Error::invalid(format!("cannot read {path}: {e}")))?;
-        let (key, features) = catch(|| load::<CompressedServerKey>(&data, "compressed server key", features_of_compressed))?;
+        let (key, features) = catch(|| load::<CompressedServerKey>(&data, LIMIT_COMPRESSED_SERVER_KEY, "compressed server key", features_of_compressed))?;
         drop(data);
         Ok(handle::into_handle(CompressedServerKeyBox { key, features }))
     })
@@ -158,7 +165,7 @@ pub extern "system" fn Java_org_medvault_fhe_ServerKey_nativeSerialize<'l>(
 ) -> JByteArray<'l> {
     entry(&mut env, |env| {
         let k = unsafe { get(h) }?;
-        let bytes = catch(|| params::serialize(&k.key, LIMIT_KEY, "server key"))?;
+        let bytes = catch(|| params::serialize(&k.key, LIMIT_SERVER_KEY, "server key"))?;
         Ok(env.byte_array_from_slice(&bytes)?)
     })
 }
@@ -171,7 +178,7 @@ pub extern "system" fn Java_org_medvault_fhe_ServerKey_nativeDeserialize<'l>(
 ) -> jlong {
     entry(&mut env, |env| {
         let data = env.convert_byte_array(&bytes)?;
-        let (key, features) = catch(|| load::<ServerKey>(&data, "server key", features_of_server_key))?;
+        let (key, features) = catch(|| load::<ServerKey>(&data, LIMIT_SERVER_KEY, "server key", features_of_server_key))?;
         Ok(handle::into_handle(ServerKeyBox { key, features }))
     })
 }

@@ -21,7 +21,7 @@ use tfhe::{CompactPublicKey, FheBool, FheUint16, FheUint32, FheUint64, FheUint8,
 
 use crate::ciphertext::{Ct, Kind};
 use crate::error::{catch, entry, Error, Result};
-use crate::params::{self, LIMIT_CIPHERTEXT, LIMIT_KEY, LIMIT_LIST};
+use crate::params::{self, LIMIT_CIPHERTEXT, LIMIT_LIST, LIMIT_PUBLIC_KEY};
 use crate::{handle, runtime, server_key};
 
 /// Plaintext bits one proof covers (128 packed 4-bit messages). A record with more is proven in
@@ -57,7 +57,7 @@ pub fn make_crs(config: tfhe::Config) -> Result<CompactPkeCrs> {
 
 pub fn load(public: &[u8], crs: &[u8]) -> Result<SubmissionKey> {
     let public: CompactPublicKey =
-        params::deserialize_conformant(public, LIMIT_KEY, &params::submission_pke_params(), "submission public key")?;
+        params::deserialize_conformant(public, LIMIT_PUBLIC_KEY, &params::submission_pke_params(), "submission public key")?;
     if public.tag().data().len() != 32 {
         return Err(Error::corrupt("submission public key has no MedVault key id"));
     }
@@ -281,7 +281,7 @@ pub extern "system" fn Java_org_medvault_fhe_SubmissionKey_nativeSerialize<'l>(
     entry(&mut env, |env| {
         let k = unsafe { get(h) }?;
         let bytes = catch(|| match part {
-            0 => params::serialize(&k.public, LIMIT_KEY, "submission public key"),
+            0 => params::serialize(&k.public, LIMIT_PUBLIC_KEY, "submission public key"),
             1 => params::serialize(&k.crs, LIMIT_CRS, "submission CRS"),
             _ => Err(Error::invalid("no such part")),
         })?;

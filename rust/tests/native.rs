@@ -96,11 +96,11 @@ fn compact_lists_expand_without_a_server_key() {
 fn bytes_after_an_object_are_refused() {
     let k = key();
     let pk = client_key::trusted_public(&k.key).unwrap();
-    let mut bytes = params::serialize(&pk, params::LIMIT_KEY, "public key").unwrap();
-    let back: tfhe::CompactPublicKey = params::deserialize(&bytes, params::LIMIT_KEY, "public key").unwrap();
+    let mut bytes = params::serialize(&pk, params::LIMIT_PUBLIC_KEY, "public key").unwrap();
+    let back: tfhe::CompactPublicKey = params::deserialize(&bytes, params::LIMIT_PUBLIC_KEY, "public key").unwrap();
     drop(back);
     bytes.extend_from_slice(&[0u8; 8]);
-    let e = params::deserialize::<tfhe::CompactPublicKey>(&bytes, params::LIMIT_KEY, "public key").unwrap_err();
+    let e = params::deserialize::<tfhe::CompactPublicKey>(&bytes, params::LIMIT_PUBLIC_KEY, "public key").unwrap_err();
     assert_eq!(e.code, Code::CorruptData, "{}", e.message);
     assert!(e.message.contains("8 unexpected byte(s)"), "{}", e.message);
 }

@@ -150,7 +150,7 @@ fn write_fixture() {
     let dir = std::path::PathBuf::from(std::env::var("MEDVAULT_ZK_FIXTURE").expect("MEDVAULT_ZK_FIXTURE"));
     std::fs::create_dir_all(&dir).unwrap();
     let k = keys();
-    std::fs::write(dir.join("submission.key"), params::serialize(&k.sub.public, params::LIMIT_KEY, "pk").unwrap()).unwrap();
+    std::fs::write(dir.join("submission.key"), params::serialize(&k.sub.public, params::LIMIT_PUBLIC_KEY, "pk").unwrap()).unwrap();
     std::fs::write(dir.join("submission.crs"), params::serialize(&k.sub.crs, submission::LIMIT_CRS, "crs").unwrap()).unwrap();
     std::fs::write(dir.join("key-id.txt"), params::hex(k.ck.key_id())).unwrap();
 }

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use medvault_native::params::{self, LIMIT_KEY};
+use medvault_native::params::{self, LIMIT_COMPRESSED_SERVER_KEY};
 use medvault_native::query::{Executor, Plan};
 use tfhe::CompressedServerKey;
 
@@ -37,7 +37,7 @@ fn run() -> Result<(), String> {
     }
     let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
     let csk: CompressedServerKey =
-        params::deserialize(&read("server.key")?, LIMIT_KEY, "server key").map_err(|e| e.to_string())?;
+        params::deserialize(&read("server.key")?, LIMIT_COMPRESSED_SERVER_KEY, "server key").map_err(|e| e.to_string())?;
     let sk = csk.decompress();
     let plan: Plan = serde_json::from_slice(&read("plan.json")?).map_err(|e| e.to_string())?;
     let mut chunks = Vec::new();

@@ -75,13 +75,40 @@ public final class AtomicFiles {
         }
     }
 
-    /** Reads a whole file, with an error that names it. */
+    /**
+     * Reads a whole file, with an error that names it. A file larger than any MedVault writes of its
+     * kind ({@link #limitFor}) is refused before a byte is read: a crafted size cannot make it
+     * allocate.
+     */
     public static byte[] read(Path file, String what) {
+        long limit = limitFor(what);
         try {
+            long size = Files.size(file);
+            if (size > limit) {
+                throw new UserException(what + " " + file + " is " + size + " bytes: larger than any " + what + " MedVault"
+                        + " writes (at most " + limit + "); refused before reading");
+            }
             return Files.readAllBytes(file);
         } catch (IOException e) {
             throw new UserException("cannot read " + what + " " + file + ": " + describe(e), e);
         }
+    }
+
+    private static final long MIB = 1 << 20;
+
+    /**
+     * The largest file of each kind read whole, with a wide margin over what MedVault writes: JSON
+     * (schema, key.json, layout) and public keys 4 MiB (written: ≤ 40 KB); sealed client keys and
+     * shares 16 MiB (≤ 400 KB); a CRS 64 MiB (3.5 MB); a record file 64 MiB (20 KB); results,
+     * partials and whole key files 1 GiB (a server key with noise squashing is ~300 MB).
+     */
+    static long limitFor(String what) {
+        return switch (what) {
+            case "schema", "key manifest", "submission layout", "passphrase file", "public key", "submission key" -> 4 * MIB;
+            case "client key", "secret key file", "custodian share" -> 16 * MIB;
+            case "submission CRS", "record file" -> 64 * MIB;
+            default -> 1024 * MIB;
+        };
     }
 
     public static String describe(IOException e) {

@@ -447,6 +447,37 @@ class VaultServiceTest {
         assertEquals(digest, service.info(vault).digest(), "nothing changed");
     }
 
+    /** A crafted size cannot make MedVault allocate: files larger than any it writes are refused before reading. */
+    @Test
+    void oversizedFilesAreRefusedBeforeReading() throws IOException {
+        Path bigPublic = sparse("big-public.key", 5L << 30);
+        UserException e = assertThrows(UserException.class, () -> service.init(SCHEMA, bigPublic, tmp.resolve("big.db")));
+        assertTrue(e.getMessage().contains("public key " + bigPublic + " is 5368709120 bytes: larger than any public key")
+                && e.getMessage().contains("refused before reading"), e.getMessage());
+        Path bigServer = sparse("big-server.key", 3L << 30);
+        long t0 = System.nanoTime();
+        UserException s = assertThrows(UserException.class, () -> org.medvault.app.keys.ServerKeyFiles.load(bigServer,
+                key.keyId(), Progress.NONE));
+        assertTrue(s.getMessage().contains("larger than any server key MedVault writes") && s.getMessage().contains(bigServer.toString()),
+                s.getMessage());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 30, "refused without reading 3 GiB");
+        Path bigSchema = sparse("big-schema.json", 64L << 20);
+        UserException j = assertThrows(UserException.class, () -> service.init(bigSchema, publicKey, tmp.resolve("big2.db")));
+        assertTrue(j.getMessage().contains("larger than any schema"), j.getMessage());
+        Path bigRecord = sparse("big.mvrec", 1L << 30);
+        Path v = newVault("oversized");
+        UserException r = assertThrows(UserException.class, () -> service.importRecords(v, List.of(bigRecord), serverKey));
+        assertTrue(r.getMessage().contains("larger than any record file"), r.getMessage());
+    }
+
+    static Path sparse(String name, long size) throws IOException {
+        Path p = tmp.resolve(name);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(size);
+        }
+        return p;
+    }
+
     /** A file with bytes after its content is corrupt: refused, naming the file, never loaded as if intact. */
     @Test
     void paddedFilesAreRefused() throws IOException {
