@@ -15,6 +15,9 @@ final class Cli {
         }
     }
 
+    /** Everything any command printed in this test JVM, for {@link SecretScan}. */
+    static final java.util.List<String> PRINTED = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
     private Cli() {}
 
     static Result run(Map<String, String> env, String... args) {
@@ -24,6 +27,8 @@ final class Cli {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         int exit = cl.execute(args);
+        PRINTED.add(out.toString());
+        PRINTED.add(err.toString());
         return new Result(exit, out.toString(), err.toString());
     }
 }

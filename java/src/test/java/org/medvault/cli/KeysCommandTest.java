@@ -41,6 +41,20 @@ class KeysCommandTest {
         generated = JSON.readTree(r.out());
     }
 
+    /** Nothing any test of this class ran printed or left a passphrase or the client key's bytes. */
+    @org.junit.jupiter.api.AfterAll
+    static void noSecretLeaked() throws IOException {
+        byte[] raw = org.medvault.app.keys.SecretKeyFile.open(Files.readAllBytes(keys.resolve("client.key")), PASS.toCharArray(),
+                "client.key");
+        java.util.List<String> passphrases = new java.util.ArrayList<>(java.util.List.of(PASS, "another passphrase",
+                "a brand new passphrase"));
+        Path generatedPass = tmp.resolve("generated.pass");
+        if (Files.exists(generatedPass)) {
+            passphrases.add(Files.readString(generatedPass).strip());
+        }
+        SecretScan.assertNothingLeaks(tmp, passphrases, java.util.List.of(raw));
+    }
+
     private static Path copyOfKeys(String name) throws IOException {
         Path dst = tmp.resolve(name);
         Files.createDirectories(dst);

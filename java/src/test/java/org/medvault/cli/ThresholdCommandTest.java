@@ -54,6 +54,23 @@ class ThresholdCommandTest {
         return "custodian " + i + " passphrase";
     }
 
+    /**
+     * After the whole walk-through (ceremony, vault, queries, partials, combine, and every attack
+     * of this class): no custodian passphrase and no byte of a share or signing key was printed by
+     * any command or left in any file (the sealed share files themselves hold only ciphertext).
+     */
+    @org.junit.jupiter.api.AfterAll
+    static void noSecretLeaked() throws IOException {
+        java.util.List<String> passphrases = new java.util.ArrayList<>();
+        java.util.List<byte[]> secrets = new java.util.ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            passphrases.add(pass(i));
+            Path share = keys.resolve("custodian-" + i + ".share");
+            secrets.add(org.medvault.app.keys.SecretKeyFile.open(Files.readAllBytes(share), pass(i).toCharArray(), share.toString()));
+        }
+        SecretScan.assertNothingLeaks(tmp, passphrases, secrets);
+    }
+
     @BeforeAll
     static void ceremonyVaultQueryAndRelease() throws IOException {
         for (int i = 1; i <= 5; i++) {
