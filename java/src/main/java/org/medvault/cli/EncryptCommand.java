@@ -44,6 +44,10 @@ final class EncryptCommand extends BaseCommand {
     @Option(names = "--values", paramLabel = "FILE", description = "With --dry-run: write the values CSV here instead of stdout.")
     Path values;
 
+    @Option(names = "--wait", paramLabel = "SECONDS", defaultValue = "600",
+            description = "How long to wait while another process writes the vault (default: ${DEFAULT-VALUE}).")
+    long waitSeconds;
+
     @Option(names = "--public-key", paramLabel = "FILE", description = "Check this public key is the vault's before encrypting.")
     Path publicKey;
 
@@ -64,7 +68,7 @@ final class EncryptCommand extends BaseCommand {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--values only goes with --dry-run");
         }
         VaultService.EncryptResult r = service.encrypt(vault.vault, in, f,
-                new VaultService.EncryptOptions(skipInvalid, rejects, publicKey, schema));
+                new VaultService.EncryptOptions(skipInvalid, rejects, publicKey, schema, java.time.Duration.ofSeconds(waitSeconds)));
         if (output.json) {
             printJson(r);
             return MedVault.EXIT_OK;

@@ -136,7 +136,16 @@ public final class VaultService {
 
     // ------------------------------------------------------------------ batch encryption
 
-    public record EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile) {}
+    /** How long a writer waits for another process writing the same vault, unless told otherwise. */
+    public static final java.time.Duration DEFAULT_WAIT = java.time.Duration.ofMinutes(10);
+
+    /** {@code waitForWriter}: how long to wait for another process writing the vault (then refuse, storing nothing). */
+    public record EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile,
+                                 java.time.Duration waitForWriter) {
+        public EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile) {
+            this(skipInvalid, rejectsFile, publicKeyFile, schemaFile, DEFAULT_WAIT);
+        }
+    }
 
     /**
      * {@code defaults}: per field, how many stored records were empty there and took the schema's
@@ -164,7 +173,8 @@ public final class VaultService {
     /** Reads, checks and encodes every input (files, directories, globs), then stores them as one batch. */
     public EncryptResult encrypt(Path vaultFile, List<Path> inputs, InputFormat format, EncryptOptions options) {
         long start = System.nanoTime();
-        try (VaultStore store = VaultStore.open(vaultFile)) {
+        try (VaultStore.WriteLock lock = VaultStore.lockForWriting(vaultFile, options.waitForWriter(), progress);
+             VaultStore store = VaultStore.open(vaultFile)) {
             VaultSchema schema = store.schema();
             checkOverrides(store, schema, options);
             RecordCodec codec = new RecordCodec(schema);
@@ -531,7 +541,8 @@ public final class VaultService {
      */
     public ImportResult importRecords(Path vaultFile, List<Path> files, Path serverKeyFile) {
         long start = System.nanoTime();
-        try (VaultStore store = VaultStore.open(vaultFile)) {
+        try (VaultStore.WriteLock lock = VaultStore.lockForWriting(vaultFile, DEFAULT_WAIT, progress);
+             VaultStore store = VaultStore.open(vaultFile)) {
             VaultSchema schema = store.schema();
             List<RecordFile> loaded = new ArrayList<>();
             List<String> problems = new ArrayList<>();
@@ -635,7 +646,8 @@ public final class VaultService {
     public record WithdrawResult(Path vault, String recordId, boolean ciphertextDeleted, long vaultRecords, String vaultDigest) {}
 
     public WithdrawResult withdraw(Path vaultFile, String recordId) {
-        try (VaultStore store = VaultStore.open(vaultFile)) {
+        try (VaultStore.WriteLock lock = VaultStore.lockForWriting(vaultFile, DEFAULT_WAIT, progress);
+             VaultStore store = VaultStore.open(vaultFile)) {
             boolean gone = store.withdraw(recordId);
             return new WithdrawResult(vaultFile, recordId, gone, store.stats().records(), store.digest());
         }

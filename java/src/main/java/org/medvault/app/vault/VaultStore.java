@@ -43,8 +43,75 @@ public final class VaultStore implements AutoCloseable {
             s.execute("PRAGMA foreign_keys = ON");
             s.execute("PRAGMA synchronous = FULL");
             s.execute("PRAGMA busy_timeout = 10000");
+            // Write-ahead logging: a reader keeps one consistent snapshot for as long as it reads (a
+            // query, minutes) without blocking a batch's commit, and a commit never waits for it.
+            s.execute("PRAGMA journal_mode = WAL");
         }
         return c;
+    }
+
+    /**
+     * The vault's write lock (an OS file lock on {@code VAULT-lock}, released by the OS if the
+     * process dies): batches, imports and withdrawals take turns, each seeing every earlier one.
+     */
+    public static final class WriteLock implements AutoCloseable {
+        private final java.nio.channels.FileChannel channel;
+        private final java.nio.channels.FileLock lock;
+
+        private WriteLock(java.nio.channels.FileChannel channel, java.nio.channels.FileLock lock) {
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        @Override
+        public void close() {
+            try {
+                lock.release();
+                channel.close();
+            } catch (java.io.IOException ignored) {
+                // the OS releases the lock with the channel anyway
+            }
+        }
+    }
+
+    /** Waits up to {@code wait} for the vault's write lock, saying once that it waits. */
+    public static WriteLock lockForWriting(Path vault, java.time.Duration wait, org.medvault.app.Progress progress) {
+        if (!Files.isRegularFile(vault)) {
+            throw new UserException(vault + ": no such vault (create one with 'medvault vault init')");
+        }
+        Path lockFile = vault.resolveSibling(vault.getFileName() + "-lock");
+        long deadline = System.nanoTime() + wait.toNanos();
+        boolean said = false;
+        try {
+            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lockFile,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            while (true) {
+                java.nio.channels.FileLock l = null;
+                try {
+                    l = ch.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    l = null; // held in this JVM
+                }
+                if (l != null) {
+                    return new WriteLock(ch, l);
+                }
+                if (System.nanoTime() >= deadline) {
+                    ch.close();
+                    throw new UserException(vault + " is busy: another process is writing it (waited " + wait.toSeconds()
+                            + " s); nothing was stored. Run again when it has finished, or wait longer (--wait SECONDS)");
+                }
+                if (!said) {
+                    progress.note("waiting for another process writing " + vault + " to finish");
+                    said = true;
+                }
+                Thread.sleep(200);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UserException("interrupted while waiting for " + vault + "; nothing was stored");
+        } catch (java.io.IOException e) {
+            throw new UserException("cannot lock vault " + vault + " for writing: " + org.medvault.app.AtomicFiles.describe(e), e);
+        }
     }
 
     /** Creates a new vault file; refuses to touch an existing one. */

@@ -447,6 +447,53 @@ class VaultServiceTest {
         assertEquals(digest, service.info(vault).digest(), "nothing changed");
     }
 
+    /**
+     * A long reader (a query holds one read snapshot for minutes) must neither block a batch nor
+     * see it half-way; two writers take turns, and one that waits too long is told why.
+     */
+    @Test
+    void readersKeepTheirSnapshotAndWritersTakeTurns() throws Exception {
+        Path vault = newVault("concurrent");
+        String h = header();
+        encrypt(vault, write("c1.csv", h + "\nc1,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"));
+        try (VaultStore reader = VaultStore.open(vault)) {
+            assertEquals(1, reader.stats().records()); // the reader's snapshot begins here
+            String digest = reader.digest();
+            // A batch while the reader is open: stored (not "database is locked" after all the work).
+            VaultService.EncryptResult r = encrypt(vault, write("c2.csv", h + "\nc2,41,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"));
+            assertEquals(1, r.stored());
+            assertEquals(2, r.vaultRecords());
+            // The reader still sees the vault as it was when it began: count, chunks and digest agree.
+            assertEquals(1, reader.stats().records());
+            assertEquals(digest, reader.digest());
+            int[] chunks = {0};
+            reader.forEachChunk(c -> chunks[0]++);
+            assertEquals(1, chunks[0]);
+        }
+        assertEquals(2, service.info(vault).records());
+
+        // Two writers: the second waits for the first, and gives up with a clear message when told to.
+        try (VaultStore.WriteLock held = VaultStore.lockForWriting(vault, java.time.Duration.ZERO, Progress.NONE)) {
+            long t0 = System.nanoTime();
+            UserException busy = assertThrows(UserException.class, () -> service.encrypt(vault,
+                    List.of(write("c3.csv", h + "\nc3,42,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n")), null,
+                    new VaultService.EncryptOptions(false, null, null, null, java.time.Duration.ofSeconds(2))));
+            assertTrue(busy.getMessage().contains("another process is writing") && busy.getMessage().contains("nothing was stored"),
+                    busy.getMessage());
+            assertTrue((System.nanoTime() - t0) / 1e9 >= 2, "waited");
+        }
+        java.util.concurrent.CompletableFuture<VaultService.EncryptResult> later;
+        try (VaultStore.WriteLock held = VaultStore.lockForWriting(vault, java.time.Duration.ZERO, Progress.NONE)) {
+            later = java.util.concurrent.CompletableFuture.supplyAsync(() -> service.encrypt(vault,
+                    List.of(tmp.resolve("c3.csv")), null, new VaultService.EncryptOptions(false, null, null, null,
+                            java.time.Duration.ofSeconds(60))));
+            Thread.sleep(1500);
+            assertTrue(!later.isDone(), "waits while the other writer holds the vault");
+        }
+        assertEquals(1, later.get().stored());
+        assertEquals(3, service.info(vault).records());
+    }
+
     /** A crafted size cannot make MedVault allocate: files larger than any it writes are refused before reading. */
     @Test
     void oversizedFilesAreRefusedBeforeReading() throws IOException {
