@@ -104,7 +104,7 @@ public final class AtomicFiles {
      */
     static long limitFor(String what) {
         return switch (what) {
-            case "schema", "key manifest", "submission layout", "passphrase file", "public key", "submission key" -> 4 * MIB;
+            case "schema", "key manifest", "submission layout", "passphrase file", "public key", "submission key", "record" -> 4 * MIB;
             case "client key", "secret key file", "custodian share" -> 16 * MIB;
             case "submission CRS", "record file" -> 64 * MIB;
             default -> 1024 * MIB;

@@ -57,7 +57,7 @@ public final class QueryService {
             VaultSchema schema = store.schema();
             long n = store.stats().records();
             QueryPlan plan = QueryPlanner.plan(schema, query, n);
-            ServerKeyFiles.Loaded key = loadServerKey(serverKeyFile, store.keyId());
+            ServerKeyFiles.Loaded key = loadServerKey(serverKeyFile, store);
             KeySetManifest.Threshold roster = key.squashing() ? store.roster() : null;
             Evaluation ev;
             try (ServerKey sk = key.key()) {
@@ -134,8 +134,8 @@ public final class QueryService {
         }
     }
 
-    ServerKeyFiles.Loaded loadServerKey(Path file, String keyId) {
-        return ServerKeyFiles.load(file, keyId, progress);
+    ServerKeyFiles.Loaded loadServerKey(Path file, VaultStore store) {
+        return ServerKeyFiles.load(file, store.keyId(), store.serverKeyDigest(), progress);
     }
 
     // ---------------------------------------------------------------- results

@@ -130,7 +130,7 @@ public final class ReleaseService {
             // 3. Derive the outputs ourselves and compare every byte.
             long d0 = System.nanoTime();
             QueryService.Evaluation ev;
-            ServerKeyFiles.Loaded key = queries.loadServerKey(serverKeyFile, store.keyId());
+            ServerKeyFiles.Loaded key = queries.loadServerKey(serverKeyFile, store);
             try (ServerKey sk = key.key()) {
                 if (!key.squashing()) {
                     throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");

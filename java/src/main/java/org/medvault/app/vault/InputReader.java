@@ -229,6 +229,11 @@ public final class InputReader {
                 throw new UserException(file + ": line 1: the header lacks required column(s) " + String.join(", ", missing));
             }
             Integer idCol = schema.idField() == null ? null : column.get(schema.idField());
+            if (schema.idField() != null && idCol == null) {
+                // Without ids a re-run would store every row again, under new random ids.
+                throw new UserException(file + ": line 1: the header has no column '" + schema.idField()
+                        + "' (the schema's record id)");
+            }
             while (it.hasNextValue()) {
                 List<String> cells = it.nextValue();
                 long rowLine = rowStart(it);

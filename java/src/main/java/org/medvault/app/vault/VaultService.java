@@ -62,7 +62,9 @@ public final class VaultService {
         }
         KeySetManifest.Threshold roster = rosterBeside(publicKeyFile, pkBytes, keyId);
         byte[][] submission = submissionBeside(publicKeyFile, keyId);
-        try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId, roster, submission[0], submission[1])) {
+        String serverKeySha256 = serverKeyDigestBeside(publicKeyFile);
+        try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId, serverKeySha256, roster, submission[0],
+                submission[1])) {
             return new InitResult(vaultFile, keyId, schema.name(), schema.digest(), schema.fields().size(),
                     schema.recordLayout().size(), schema.blocksPerRecord(), schema.minCohort(), describe(roster, keyId));
         }
@@ -98,6 +100,20 @@ public final class VaultService {
         }
         m.threshold().verify(keyId, manifest.toString());
         return m.threshold();
+    }
+
+    /**
+     * The server.key digest key.json lists (rosterBeside has checked key.json belongs to this public
+     * key): the vault pins it, and queries, partials and imports refuse a server key that differs.
+     */
+    private static String serverKeyDigestBeside(Path publicKeyFile) {
+        Path manifest = publicKeyFile.toAbsolutePath().resolveSibling(KeySetManifest.FILE_NAME);
+        if (!java.nio.file.Files.isRegularFile(manifest)) {
+            return null;
+        }
+        KeySetManifest.FileDigest d = KeySetManifest.parse(AtomicFiles.read(manifest, "key manifest"), manifest.toString())
+                .files().get(KeySetManifest.SERVER_KEY);
+        return d == null ? null : d.sha256();
     }
 
     /**
@@ -504,6 +520,7 @@ public final class VaultService {
             throw new UserException(input + ": a record file holds exactly one JSON object on one line, found " + rows.size());
         }
         InputRow row = rows.get(0);
+        checkKnownKeys(input, schema);
         RecordCodec.Encoded e = codec.encode(row);
         if (!e.ok()) {
             StringBuilder sb = new StringBuilder("invalid record, nothing written:");
@@ -525,6 +542,31 @@ public final class VaultService {
             return new RecordFileResult(out, id, kit.keyId(), schema.digest(), bytes.length, seconds);
         } catch (MedVaultException ex) {
             throw new UserException(kitDir + ": " + ex.getMessage());
+        }
+    }
+
+    /**
+     * A patient's record names only the schema's fields and its id: a misspelt key would otherwise
+     * leave its field empty (refused, or worse, silently given the default).
+     */
+    private static void checkKnownKeys(Path input, VaultSchema schema) {
+        com.fasterxml.jackson.databind.JsonNode node;
+        try {
+            node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(AtomicFiles.read(input, "record"));
+        } catch (java.io.IOException e) {
+            return; // the reader has reported what is wrong with it
+        }
+        List<String> unknown = new ArrayList<>();
+        for (java.util.Iterator<String> it = node.fieldNames(); it.hasNext();) {
+            String k = it.next();
+            if (schema.field(k) == null && !k.equals(schema.idField())) {
+                unknown.add(k);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            throw new UserException(input + ": unknown field(s) " + String.join(", ", unknown) + " (the schema has "
+                    + String.join(", ", schema.fields().stream().map(FieldSpec::name).toList())
+                    + (schema.idField() == null ? "" : " and the id " + schema.idField()) + "); nothing written");
         }
     }
 
@@ -584,7 +626,7 @@ public final class VaultService {
                     refusing(files.get(i), rf, () -> submission.verify(rf.list(), rf.metadata(), layout, maxima, squares));
                 }
                 verifySeconds = (System.nanoTime() - tv) / 1e9;
-                ServerKeyFiles.Loaded key = ServerKeyFiles.load(serverKeyFile, store.keyId(), progress);
+                ServerKeyFiles.Loaded key = ServerKeyFiles.load(serverKeyFile, store.keyId(), store.serverKeyDigest(), progress);
                 pbs0 = FheRuntime.pbsCount();
                 t0 = System.nanoTime();
                 try (ServerKey sk = key.key()) {

@@ -115,7 +115,7 @@ public final class VaultStore implements AutoCloseable {
     }
 
     /** Creates a new vault file; refuses to touch an existing one. */
-    public static VaultStore create(Path file, VaultSchema schema, byte[] publicKey, String keyId,
+    public static VaultStore create(Path file, VaultSchema schema, byte[] publicKey, String keyId, String serverKeySha256,
                                     KeySetManifest.Threshold roster, byte[] submissionKey, byte[] submissionCrs) {
         if (Files.exists(file)) {
             throw new UserException(file + " already exists; a vault is never overwritten");
@@ -157,6 +157,9 @@ public final class VaultStore implements AutoCloseable {
                     p.executeUpdate();
                 }
                 put(c, "submission_crs_sha256", Digests.sha256(submissionCrs));
+                if (serverKeySha256 != null) {
+                    put(c, "server_key_sha256", serverKeySha256);
+                }
                 c.commit();
             }
             Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -191,10 +194,53 @@ public final class VaultStore implements AutoCloseable {
                         + ("medvault-vault/1".equals(format) ? " (made before proven submissions, under a key set without a"
                                 + " submission key: create a new vault under a new key set and re-encrypt)" : ""));
             }
+            store.checkIntact();
             c.setAutoCommit(false);
             return store;
         } catch (SQLException e) {
             throw new UserException(file + " is not a MedVault vault (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * What can be checked cheaply on every open: no bytes after SQLite's last page (when no
+     * write-ahead log is pending), the stored schema against its digest, and the pinned submission
+     * CRS (the bulk of a small vault) against its digest. Chunks are checked when read.
+     */
+    private void checkIntact() throws SQLException {
+        Path wal = file.resolveSibling(file.getFileName() + "-wal");
+        try (Statement s = db.createStatement()) {
+            long pages;
+            long pageSize;
+            try (ResultSet r = s.executeQuery("PRAGMA page_count")) {
+                pages = r.getLong(1);
+            }
+            try (ResultSet r = s.executeQuery("PRAGMA page_size")) {
+                pageSize = r.getLong(1);
+            }
+            try {
+                long size = Files.size(file);
+                boolean walPending = Files.exists(wal) && Files.size(wal) > 0;
+                if (!walPending && size > pages * pageSize) {
+                    close();
+                    throw new UserException(file + " has " + (size - pages * pageSize) + " byte(s) after its last page: a corrupt"
+                            + " or padded vault file");
+                }
+            } catch (java.io.IOException e) {
+                close();
+                throw new UserException("cannot read vault " + file + ": " + org.medvault.app.AtomicFiles.describe(e), e);
+            }
+        }
+        String schemaJson = meta("schema");
+        if (!Digests.sha256(schemaJson.getBytes(StandardCharsets.UTF_8)).equals(meta("schema_sha256"))) {
+            close();
+            throw new UserException(file + ": the vault's stored schema is corrupt (its digest does not match)");
+        }
+        try {
+            submissionKey(); // checks the CRS digest
+        } catch (UserException e) {
+            close();
+            throw e;
         }
     }
 
@@ -333,6 +379,17 @@ public final class VaultStore implements AutoCloseable {
         }
     }
 
+    /** The SHA-256 of the key set's server.key, pinned from key.json at creation (null if none was there). */
+    public String serverKeyDigest() {
+        try (PreparedStatement p = db.prepareStatement("SELECT value FROM meta WHERE key = 'server_key_sha256'")) {
+            try (ResultSet r = p.executeQuery()) {
+                return r.next() ? r.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+    }
+
     /** The submission public key and CRS pinned at creation: {public key, CRS}. */
     public byte[][] submissionKey() {
         byte[][] out = new byte[2][];
@@ -425,6 +482,7 @@ public final class VaultStore implements AutoCloseable {
                 try (Statement s = db.createStatement()) {
                     db.setAutoCommit(true);
                     s.execute("VACUUM"); // really drop the deleted ciphertext bytes from the file
+                    s.execute("PRAGMA wal_checkpoint(TRUNCATE)"); // … and from the write-ahead log
                 } finally {
                     db.setAutoCommit(false);
                 }

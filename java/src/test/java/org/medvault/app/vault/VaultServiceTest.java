@@ -242,6 +242,9 @@ class VaultServiceTest {
                 "no id and no fullUrl", "field 'age': no birthDate", "field 'glucose': no usable result with LOINC 15074-8");
         refused(vault, write("notfhir.json", "{\"resourceType\":\"Bundel\"}"), "notfhir.json", "not a FHIR R4 resource");
         refused(vault, write("nothing.csv", h + "\n"), "no records");
+        // No id column where the schema names one: a re-run would store every row again under new ids.
+        refused(vault, write("noid.csv", h.replace("patient_id", "patient_nr") + "\nq12,40,2,22.0,120,80,5.0,5.0,3.0,none,false,false\n"),
+                "noid.csv: line 1", "no column 'patient_id'");
         assertEquals(1, service.info(vault).records());
     }
 
@@ -504,7 +507,7 @@ class VaultServiceTest {
         Path bigServer = sparse("big-server.key", 3L << 30);
         long t0 = System.nanoTime();
         UserException s = assertThrows(UserException.class, () -> org.medvault.app.keys.ServerKeyFiles.load(bigServer,
-                key.keyId(), Progress.NONE));
+                key.keyId(), null, Progress.NONE));
         assertTrue(s.getMessage().contains("larger than any server key MedVault writes") && s.getMessage().contains(bigServer.toString()),
                 s.getMessage());
         assertTrue((System.nanoTime() - t0) / 1e9 < 30, "refused without reading 3 GiB");
