@@ -16,8 +16,6 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.medvault.fhe.ClientKey;
-import org.medvault.fhe.FheConfig;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -32,10 +30,8 @@ class VaultCommandTest {
     static Path publicKey;
 
     @BeforeAll
-    static void key() throws IOException {
-        try (ClientKey k = ClientKey.generate(FheConfig.defaults())) {
-            publicKey = org.medvault.app.keys.TestKeySets.writePublic(k, tmp.resolve("keys"), true);
-        }
+    static void key() {
+        publicKey = SharedKeySet.dir().resolve("public.key");
     }
 
     static Path init(String name) {
@@ -154,13 +150,8 @@ class VaultCommandTest {
 
     @Test
     void queryResultAndDecryptThroughTheCli() throws IOException {
-        Path keys = tmp.resolve("qkeys");
-        Files.createDirectories(keys);
-        char[] pass = "cli query passphrase".toCharArray();
-        try (ClientKey k = ClientKey.generate(FheConfig.defaults())) {
-            org.medvault.app.keys.TestKeySets.writePublic(k, keys, true);
-            Files.write(keys.resolve("client.key"), org.medvault.app.keys.SecretKeyFile.seal("client-key", k.keyId(), k.serialize(), pass));
-        }
+        Path keys = SharedKeySet.dir();
+        char[] pass = SharedKeySet.PASS.toCharArray();
         Path v = tmp.resolve("cliquery.db");
         assertEquals(0, Cli.run(Map.of(), "vault", "init", "--schema", EXAMPLES.resolve("schema.json").toString(),
                 "--public-key", keys.resolve("public.key").toString(), "--vault", v.toString()).exit());
