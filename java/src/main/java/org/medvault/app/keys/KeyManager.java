@@ -152,8 +152,7 @@ public final class KeyManager {
         if (!force) {
             refuseExisting(dir);
         }
-        ensureDirectory(dir);
-        return existing;
+        return existing; // the directory is made only when the keys are written
     }
 
     /** Refuses a directory that already holds key files (callers check before asking for passphrases). */
@@ -180,10 +179,19 @@ public final class KeyManager {
         }
     }
 
-    /** Writes the files (secret ones 0600) and key.json last, which marks the set complete. */
+    /**
+     * Writes the files (secret ones 0600) and key.json last, which marks the set complete. Every
+     * file is first written and synced into a hidden staging directory inside {@code dir}; only then
+     * are old keys moved aside and the new ones renamed in (no data is copied), so a process killed
+     * at any point leaves either the old key set or the complete new one — at worst a staging
+     * directory, which the next run removes.
+     */
     private GenerateResult write(Path dir, String keyId, FheConfig config, Map<String, byte[]> contents,
                                  KeySetManifest.Threshold threshold, List<String> existing, long start) {
-        Path replaced = existing.isEmpty() ? null : moveAside(dir, existing);
+        ensureDirectory(dir);
+        removeStale(dir);
+        Path staging = dir.resolve(STAGING_PREFIX + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS")
+                .withZone(ZoneOffset.UTC).format(Instant.now()));
         Map<String, KeySetManifest.FileDigest> digests = new LinkedHashMap<>();
         contents.forEach((name, bytes) -> digests.put(name, KeySetManifest.FileDigest.of(bytes)));
         KeySetManifest manifest = new KeySetManifest(KeySetManifest.FORMAT, keyId, FheConfig.PARAMETER_SET,
@@ -193,14 +201,30 @@ public final class KeyManager {
 
         progress.accept("writing " + dir);
         List<FileInfo> files = new ArrayList<>();
+        try {
+            Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new UserException("cannot write to " + dir + ": " + e.getMessage(), e);
+        }
         contents.forEach((name, bytes) -> {
             boolean secret = isSecret(name);
-            AtomicFiles.write(dir.resolve(name), bytes, secret);
+            AtomicFiles.write(staging.resolve(name), bytes, secret);
             files.add(new FileInfo(name, bytes.length, digests.get(name).sha256(), secret));
         });
         byte[] manifestBytes = manifest.toBytes();
-        AtomicFiles.write(dir.resolve(KeySetManifest.FILE_NAME), manifestBytes, false);
+        AtomicFiles.write(staging.resolve(KeySetManifest.FILE_NAME), manifestBytes, false);
         files.add(new FileInfo(KeySetManifest.FILE_NAME, manifestBytes.length, Digests.sha256(manifestBytes), false));
+        Path replaced = existing.isEmpty() ? null : moveAside(dir, existing);
+        try {
+            for (String name : contents.keySet()) {
+                Files.move(staging.resolve(name), dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(staging.resolve(KeySetManifest.FILE_NAME), dir.resolve(KeySetManifest.FILE_NAME),
+                    StandardCopyOption.ATOMIC_MOVE);
+            Files.delete(staging);
+        } catch (IOException e) {
+            throw new UserException("cannot move the new keys into " + dir + ": " + AtomicFiles.describe(e), e);
+        }
         return new GenerateResult(dir, keyId, FheConfig.PARAMETER_SET, manifest.features(), files,
                 (System.nanoTime() - start) / 1e9, replaced, threshold);
     }
@@ -247,6 +271,24 @@ public final class KeyManager {
             }
         } catch (IOException e) {
             throw new UserException("cannot create " + dir + ": " + AtomicFiles.describe(e), e);
+        }
+    }
+
+    /** Staging directories of key sets whose writing was killed (each holds a partial copy). */
+    static final String STAGING_PREFIX = ".incomplete-keys-";
+
+    private void removeStale(Path dir) {
+        try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+            for (Path p : list.filter(p -> p.getFileName().toString().startsWith(STAGING_PREFIX)).toList()) {
+                try (java.util.stream.Stream<Path> walk = Files.walk(p)) {
+                    for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(q);
+                    }
+                }
+                progress.accept("removed " + p.getFileName() + " (left by a key generation that was interrupted)");
+            }
+        } catch (IOException e) {
+            throw new UserException("cannot clean " + dir + ": " + AtomicFiles.describe(e), e);
         }
     }
 
