@@ -184,6 +184,51 @@ class FaultInjectionTest {
         }
     }
 
+    /** A small tmpfs (needs root to mount; skipped otherwise): a full disk is a clear error and loses nothing. */
+    @Test
+    void aFullDiskGivesAClearErrorAndLosesNothing() throws Exception {
+        Path mnt = Files.createDirectories(tmp.resolve("full"));
+        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=9m", "tmpfs", mnt.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(m.waitFor() == 0, "cannot mount a tmpfs here (not root)");
+        try {
+            Path keys = SharedKeySet.dir();
+            Path vault = mnt.resolve("v.db");
+            assertEquals(0, Cli.run(Map.of(), "vault", "init", "--schema", EXAMPLES.resolve("schema.json").toString(),
+                    "--public-key", keys.resolve("public.key").toString(), "--vault", vault.toString(), "-q").exit());
+            assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", vault.toString(), "--in",
+                    EXAMPLES.resolve("patients.csv").toString(), "-q").exit());
+            JsonNode before = info(vault);
+            List<String> lines = Files.readAllLines(EXAMPLES.resolve("patients.csv"));
+            List<String> big = new ArrayList<>(List.of(lines.get(0)));
+            for (int c = 0; c < 10; c++) {
+                for (String l : lines.subList(1, lines.size())) {
+                    big.add("f" + c + "-" + l);
+                }
+            }
+            Path in = tmp.resolve("big.csv");
+            Files.write(in, big);
+            Cli.Result full = Cli.run(Map.of(), "encrypt", "--vault", vault.toString(), "--in", in.toString(), "-q");
+            assertEquals(1, full.exit(), full.toString());
+            assertTrue(full.err().contains("the disk is full") && full.err().contains("nothing was changed"), full.err());
+            JsonNode after = info(vault);
+            assertEquals(before.get("records"), after.get("records"));
+            assertEquals(before.get("digest"), after.get("digest"));
+            // A new vault that does not fit: refused, and no file is left in its place.
+            Path fill = mnt.resolve("filler");
+            Files.write(fill, new byte[(int) Math.max(0, Files.getFileStore(mnt).getUsableSpace() - (1 << 20))]);
+            Cli.Result init = Cli.run(Map.of(), "vault", "init", "--schema", EXAMPLES.resolve("schema.json").toString(),
+                    "--public-key", keys.resolve("public.key").toString(), "--vault", mnt.resolve("w.db").toString(), "-q");
+            assertEquals(1, init.exit(), init.toString());
+            assertTrue(init.err().contains("the disk is full"), init.err());
+            try (Stream<Path> s = Files.list(mnt)) {
+                List<String> left = s.map(p -> p.getFileName().toString()).filter(n -> n.contains("w.db")).toList();
+                assertEquals(List.of(), left, "nothing of the vault that did not fit");
+            }
+        } finally {
+            new ProcessBuilder("umount", mnt.toString()).start().waitFor();
+        }
+    }
+
     static JsonNode info(Path vault) throws IOException {
         Cli.Result r = Cli.run(Map.of(), "vault", "info", "--vault", vault.toString(), "--json");
         assertEquals(0, r.exit(), r.toString());

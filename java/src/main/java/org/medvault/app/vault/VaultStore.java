@@ -38,6 +38,14 @@ public final class VaultStore implements AutoCloseable {
     }
 
     private static Connection connect(Path file) throws SQLException {
+        return connect(file, true);
+    }
+
+    /**
+     * @param wal write-ahead logging (every open vault); a vault being created uses a rollback
+     *            journal instead, so a full disk fails its commit, not a later checkpoint
+     */
+    private static Connection connect(Path file, boolean wal) throws SQLException {
         Connection c = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
         try (Statement s = c.createStatement()) {
             s.execute("PRAGMA foreign_keys = ON");
@@ -45,7 +53,7 @@ public final class VaultStore implements AutoCloseable {
             s.execute("PRAGMA busy_timeout = 10000");
             // Write-ahead logging: a reader keeps one consistent snapshot for as long as it reads (a
             // query, minutes) without blocking a batch's commit, and a commit never waits for it.
-            s.execute("PRAGMA journal_mode = WAL");
+            s.execute(wal ? "PRAGMA journal_mode = WAL" : "PRAGMA journal_mode = DELETE");
         }
         return c;
     }
@@ -67,9 +75,14 @@ public final class VaultStore implements AutoCloseable {
         public void close() {
             try {
                 lock.release();
-                channel.close();
             } catch (java.io.IOException ignored) {
                 // the OS releases the lock with the channel anyway
+            } finally {
+                try {
+                    channel.close();
+                } catch (java.io.IOException ignored) {
+                    // nothing more to do
+                }
             }
         }
     }
@@ -123,7 +136,7 @@ public final class VaultStore implements AutoCloseable {
         Path tmp = file.resolveSibling("." + file.getFileName() + ".creating");
         try {
             Files.deleteIfExists(tmp);
-            try (Connection c = connect(tmp)) {
+            try (Connection c = connect(tmp, false)) {
                 c.setAutoCommit(false);
                 try (Statement s = c.createStatement()) {
                     s.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -162,14 +175,19 @@ public final class VaultStore implements AutoCloseable {
                 }
                 c.commit();
             }
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
             Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (SQLException | java.io.IOException e) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (java.io.IOException ignored) {
-                // best effort
+            for (String suffix : new String[] {"", "-journal", "-wal", "-shm"}) {
+                try {
+                    Files.deleteIfExists(tmp.resolveSibling(tmp.getFileName() + suffix));
+                } catch (java.io.IOException ignored) {
+                    // best effort
+                }
             }
-            throw new UserException("cannot create vault " + file + ": " + e.getMessage(), e);
+            throw new UserException("cannot create vault " + file + ": " + diskMessage(e), e);
         }
         return open(file);
     }
@@ -198,8 +216,23 @@ public final class VaultStore implements AutoCloseable {
             c.setAutoCommit(false);
             return store;
         } catch (SQLException e) {
+            if (isDiskProblem(e)) {
+                throw new UserException("cannot open vault " + file + ": " + diskMessage(e), e);
+            }
             throw new UserException(file + " is not a MedVault vault (" + e.getMessage() + ")", e);
         }
+    }
+
+    /** SQLite's way of saying the disk is full or failing (not that the file is not a vault). */
+    static boolean isDiskProblem(Exception e) {
+        String m = String.valueOf(e.getMessage());
+        return m.contains("SQLITE_FULL") || m.contains("SQLITE_IOERR") || m.contains("disk is full")
+                || m.contains("No space left") || e instanceof java.nio.file.FileSystemException;
+    }
+
+    static String diskMessage(Exception e) {
+        return isDiskProblem(e) ? "the disk is full or failing (" + e.getMessage() + "); nothing was changed"
+                : String.valueOf(e.getMessage());
     }
 
     /**
@@ -603,7 +636,7 @@ public final class VaultStore implements AutoCloseable {
     }
 
     private UserException failure(String what, SQLException e) {
-        return new UserException("cannot " + what + " vault " + file + ": " + e.getMessage(), e);
+        return new UserException("cannot " + what + " vault " + file + ": " + diskMessage(e), e);
     }
 
     @Override
@@ -612,9 +645,14 @@ public final class VaultStore implements AutoCloseable {
             if (!db.getAutoCommit()) {
                 db.rollback();
             }
-            db.close();
         } catch (SQLException ignored) {
-            // closing: nothing more to do
+            // a failed rollback (a full disk, say): SQLite rolls back on close or on the next open
+        } finally {
+            try {
+                db.close(); // always: a leaked connection would hold the file (and its -wal) open
+            } catch (SQLException ignored) {
+                // closing: nothing more to do
+            }
         }
     }
 }
