@@ -60,9 +60,13 @@ public final class VaultService {
         } catch (MedVaultException e) {
             throw new UserException(publicKeyFile + " is not a MedVault public key (" + e.getMessage() + ")");
         }
-        KeySetManifest.Threshold roster = rosterBeside(publicKeyFile, pkBytes, keyId);
+        KeySetManifest manifest = manifestBeside(publicKeyFile, pkBytes, keyId);
+        KeySetManifest.Threshold roster = manifest == null || !manifest.isThreshold() ? null : manifest.threshold();
         byte[][] submission = submissionBeside(publicKeyFile, keyId);
-        String serverKeySha256 = serverKeyDigestBeside(publicKeyFile);
+        // The server key's digest: the vault pins it, and queries, partials and imports refuse a
+        // server key that differs.
+        KeySetManifest.FileDigest serverKey = manifest == null ? null : manifest.files().get(KeySetManifest.SERVER_KEY);
+        String serverKeySha256 = serverKey == null ? null : serverKey.sha256();
         try (VaultStore store = VaultStore.create(vaultFile, schema, pkBytes, keyId, serverKeySha256, roster, submission[0],
                 submission[1])) {
             return new InitResult(vaultFile, keyId, schema.name(), schema.digest(), schema.fields().size(),
@@ -77,12 +81,11 @@ public final class VaultService {
     }
 
     /**
-     * The custodian roster of a threshold key set, from the key.json beside its public key: the
-     * vault pins it, and every release is checked against it. key.json must describe this very
-     * public key (key id and file digest) and carry every custodian's signature of the roster.
-     * Null for a personal key set, or when no key.json is there.
+     * The key.json beside a public key, or null when there is none. It must describe this very
+     * public key (key id and file digest); a threshold key set's roster must carry every
+     * custodian's signature (the vault pins the roster, and every release is checked against it).
      */
-    private static KeySetManifest.Threshold rosterBeside(Path publicKeyFile, byte[] pkBytes, String keyId) {
+    private static KeySetManifest manifestBeside(Path publicKeyFile, byte[] pkBytes, String keyId) {
         Path manifest = publicKeyFile.toAbsolutePath().resolveSibling(KeySetManifest.FILE_NAME);
         if (!java.nio.file.Files.isRegularFile(manifest)) {
             return null;
@@ -95,25 +98,10 @@ public final class VaultService {
         if (d == null || !d.sha256().equals(Digests.sha256(pkBytes))) {
             throw new UserException(manifest + " does not list " + publicKeyFile + "'s digest; the two do not belong together");
         }
-        if (!m.isThreshold()) {
-            return null;
+        if (m.isThreshold()) {
+            m.threshold().verify(keyId, manifest.toString());
         }
-        m.threshold().verify(keyId, manifest.toString());
-        return m.threshold();
-    }
-
-    /**
-     * The server.key digest key.json lists (rosterBeside has checked key.json belongs to this public
-     * key): the vault pins it, and queries, partials and imports refuse a server key that differs.
-     */
-    private static String serverKeyDigestBeside(Path publicKeyFile) {
-        Path manifest = publicKeyFile.toAbsolutePath().resolveSibling(KeySetManifest.FILE_NAME);
-        if (!java.nio.file.Files.isRegularFile(manifest)) {
-            return null;
-        }
-        KeySetManifest.FileDigest d = KeySetManifest.parse(AtomicFiles.read(manifest, "key manifest"), manifest.toString())
-                .files().get(KeySetManifest.SERVER_KEY);
-        return d == null ? null : d.sha256();
+        return m;
     }
 
     /**
