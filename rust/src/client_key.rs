@@ -12,17 +12,26 @@ use crate::error::{entry, Error, Result};
 use crate::handle;
 use crate::params::{self, Features, LIMIT_CLIENT_KEY};
 use crate::runtime;
+use crate::secret;
 
 pub struct ClientKeyBox {
-    pub key: ClientKey,
+    /// Wiped when the box is freed (see `Drop`).
+    pub key: std::mem::ManuallyDrop<ClientKey>,
     pub features: Features,
-    /// The public key made at generation, whose hash is the key id. A key loaded from bytes has
-    /// none; public keys derived from it are equally valid but hash differently (encryption is
-    /// randomized), so the key id is the one stamped at generation.
-    pub public: Option<CompactPublicKey>,
+    /// The trusted public key: at generation the one whose hash is the key id; for a key loaded
+    /// from bytes one made at load (equally valid, but it hashes differently, since encryption is
+    /// randomized: the key id is the one stamped at generation).
+    pub public: CompactPublicKey,
     /// The submission public key made at generation; taken once, with a new CRS, by the key
     /// ceremony (a CRS is made once per key set, where the keys are made).
     pub submission: std::sync::Mutex<Option<CompactPublicKey>>,
+}
+
+impl Drop for ClientKeyBox {
+    fn drop(&mut self) {
+        // SAFETY: `key` is not used after this (the box is being dropped).
+        crate::secret::wipe(unsafe { std::mem::ManuallyDrop::take(&mut self.key) });
+    }
 }
 
 impl ClientKeyBox {
@@ -32,30 +41,49 @@ impl ClientKeyBox {
     }
 }
 
-/// The key's features, and whether it has the dedicated submission key.
-pub fn features_of(key: &ClientKey) -> (Features, bool) {
-    let (_, dedicated, compression, squashing, ..) = key.clone().into_raw_parts();
-    (Features { compression: compression.is_some(), noise_squashing: squashing.is_some() }, dedicated.is_some())
+/// What a key owned here is read for, taken apart and put back together (no copy): its features,
+/// whether it has the dedicated submission key, and its trusted public key.
+fn inspect(key: ClientKey) -> Result<(ClientKey, Features, bool, CompactPublicKey)> {
+    let parts = secret::parts(key);
+    let features = Features { compression: parts.2.is_some(), noise_squashing: parts.3.is_some() };
+    let dedicated = parts.1.is_some();
+    let public = tfhe::integer::public_key::CompactPublicKey::try_new(&parts.0);
+    let key = secret::assemble(parts);
+    match public {
+        Ok(pk) => {
+            let public = CompactPublicKey::from_raw_parts(pk, key.tag().clone());
+            Ok((key, features, dedicated, public))
+        }
+        Err(e) => {
+            secret::wipe(key);
+            Err(e.into())
+        }
+    }
 }
 
 /// The trusted public key: encryption under the compute key itself, so its lists expand with no
-/// bootstrap (`CompactPublicKey::try_new` would use the dedicated submission key).
+/// bootstrap (`CompactPublicKey::try_new` would use the dedicated submission key). For a borrowed
+/// key: it works on a copy, wiped afterwards.
 pub fn trusted_public(key: &ClientKey) -> Result<CompactPublicKey> {
-    let (integer_key, ..) = key.clone().into_raw_parts();
-    let pk = tfhe::integer::public_key::CompactPublicKey::try_new(&integer_key)?;
-    Ok(CompactPublicKey::from_raw_parts(pk, key.tag().clone()))
+    let copy = secret::parts(key.clone());
+    let pk = tfhe::integer::public_key::CompactPublicKey::try_new(&copy.0);
+    secret::wipe_parts(copy);
+    Ok(CompactPublicKey::from_raw_parts(pk?, key.tag().clone()))
 }
 
 pub fn generate(features: Features) -> Result<ClientKeyBox> {
     let config = features.config();
-    let mut key = ClientKey::generate(config);
-    let mut public = trusted_public(&key)?;
+    let (mut key, _, _, mut public) = inspect(ClientKey::generate(config))?;
     let id = params::key_id_of(&public)?;
     params::set_key_id(key.tag_mut(), &id);
     params::set_key_id(public.tag_mut(), &id);
-    let mut submission_public = CompactPublicKey::try_new(&key)?; // carries the key id from `key`
+    let submission_public = CompactPublicKey::try_new(&key);
+    let key = std::mem::ManuallyDrop::new(key);
+    let mut b = ClientKeyBox { key, features, public, submission: std::sync::Mutex::new(None) };
+    let mut submission_public = submission_public?; // carries the key id from `key`
     params::set_key_id(submission_public.tag_mut(), &id);
-    Ok(ClientKeyBox { key, features, public: Some(public), submission: std::sync::Mutex::new(Some(submission_public)) })
+    b.submission = std::sync::Mutex::new(Some(submission_public));
+    Ok(b)
 }
 
 impl ClientKeyBox {
@@ -152,11 +180,40 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeSerialize<'l>(
 ) -> JByteArray<'l> {
     entry(&mut env, |env| {
         let k = unsafe { get(h) }?;
-        let mut bytes = crate::error::catch(|| params::serialize(&k.key, LIMIT_CLIENT_KEY, "client key"))?;
+        let mut bytes = crate::error::catch(|| params::serialize(&*k.key, LIMIT_CLIENT_KEY, "client key"))?;
         let out = env.byte_array_from_slice(&bytes);
         zeroize::Zeroize::zeroize(&mut bytes);
         Ok(out?)
     })
+}
+
+/// A client key read from its serialized bytes (the caller wipes them), checked to be MedVault's:
+/// its parameters, a key id, the dedicated submission key. Taken apart and put back once, with no
+/// copy; a refused key is wiped.
+pub fn load(data: &[u8]) -> Result<ClientKeyBox> {
+    let key: ClientKey = params::deserialize(data, LIMIT_CLIENT_KEY, "client key")?;
+    let (key, features, dedicated, public) = inspect(key)?;
+    // From here on the box owns the key: every refusal below wipes it.
+    let b = ClientKeyBox { key: std::mem::ManuallyDrop::new(key), features, public, submission: std::sync::Mutex::new(None) };
+    let key = &b.key;
+    if !dedicated {
+        return Err(Error::mismatch(
+            "this client key predates proven submissions (no submission key); generate a new key set",
+        ));
+    }
+    // The key must use MedVault's parameters and carry a key id.
+    let expected: tfhe::shortint::AtomicPatternParameters =
+        tfhe::shortint::parameters::PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128.into();
+    if key.computation_parameters() != expected {
+        return Err(Error::mismatch(format!(
+            "client key parameters are not MedVault's ({})",
+            params::PARAMETER_SET_NAME
+        )));
+    }
+    if key.tag().data().len() != 32 {
+        return Err(Error::corrupt("client key has no MedVault key id"));
+    }
+    Ok(b)
 }
 
 #[unsafe(no_mangle)]
@@ -167,28 +224,7 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeDeserialize<'l>(
 ) -> jlong {
     entry(&mut env, |env| {
         let mut data = env.convert_byte_array(&bytes)?;
-        let result = crate::error::catch(|| {
-            let key: ClientKey = params::deserialize(&data, LIMIT_CLIENT_KEY, "client key")?;
-            let (features, dedicated) = features_of(&key);
-            if !dedicated {
-                return Err(Error::mismatch(
-                    "this client key predates proven submissions (no submission key); generate a new key set",
-                ));
-            }
-            // The key must use MedVault's parameters and carry a key id.
-            let expected: tfhe::shortint::AtomicPatternParameters =
-                tfhe::shortint::parameters::PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128.into();
-            if key.computation_parameters() != expected {
-                return Err(Error::mismatch(format!(
-                    "client key parameters are not MedVault's ({})",
-                    params::PARAMETER_SET_NAME
-                )));
-            }
-            if key.tag().data().len() != 32 {
-                return Err(Error::corrupt("client key has no MedVault key id"));
-            }
-            Ok(ClientKeyBox { key, features, public: None, submission: std::sync::Mutex::new(None) })
-        });
+        let result = crate::error::catch(|| load(&data));
         zeroize::Zeroize::zeroize(&mut data);
         Ok(handle::into_handle(result?))
     })
@@ -202,11 +238,7 @@ pub extern "system" fn Java_org_medvault_fhe_ClientKey_nativeCompactPublicKey<'l
 ) -> jlong {
     entry(&mut env, |_| {
         let k = unsafe { get(h) }?;
-        let pk = runtime::run(|| match &k.public {
-            Some(pk) => Ok(pk.clone()),
-            None => trusted_public(&k.key),
-        })?;
-        Ok(handle::into_handle(pk))
+        Ok(handle::into_handle(k.public.clone()))
     })
 }
 

@@ -13,6 +13,7 @@ pub mod public_key;
 pub mod query;
 pub mod release;
 pub mod runtime;
+pub mod secret;
 pub mod server_key;
 pub mod submission;
 pub mod threshold;

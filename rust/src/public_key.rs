@@ -85,6 +85,15 @@ pub extern "system" fn Java_org_medvault_fhe_CompactPublicKey_nativeSerialize<'l
     })
 }
 
+/// A public key read from its bytes: MedVault's parameters (conformance-checked) and a key id.
+pub fn load(data: &[u8]) -> Result<CompactPublicKey> {
+    let pk: CompactPublicKey = params::deserialize_conformant(data, LIMIT_PUBLIC_KEY, &params::default_pke_params()?, "public key")?;
+    if pk.tag().data().len() != 32 {
+        return Err(Error::corrupt("public key has no MedVault key id"));
+    }
+    Ok(pk)
+}
+
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_CompactPublicKey_nativeDeserialize<'l>(
     mut env: EnvUnowned<'l>,
@@ -93,14 +102,7 @@ pub extern "system" fn Java_org_medvault_fhe_CompactPublicKey_nativeDeserialize<
 ) -> jlong {
     entry(&mut env, |env| {
         let data = env.convert_byte_array(&bytes)?;
-        let pk = catch(|| {
-            let pk: CompactPublicKey =
-                params::deserialize_conformant(&data, LIMIT_PUBLIC_KEY, &params::default_pke_params()?, "public key")?;
-            if pk.tag().data().len() != 32 {
-                return Err(Error::corrupt("public key has no MedVault key id"));
-            }
-            Ok(pk)
-        })?;
+        let pk = catch(|| load(&data))?;
         Ok(handle::into_handle(pk))
     })
 }

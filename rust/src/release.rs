@@ -228,13 +228,15 @@ pub fn combine(bodies: &[u128], partials: &[Vec<u128>]) -> Result<Vec<u8>> {
 // ---- tfhe-rs glue: the key to share and the squashed blocks to decrypt ----
 
 /// The 128-bit noise-squashing secret key of `ck`, flattened to its LWE form (the dealer's input).
-/// The caller wipes it after dealing.
+/// tfhe-rs lends no reference to it, so this takes it out of a copy of the key; the rest of the
+/// copy is wiped here, the returned coefficients are the caller's to wipe after dealing.
 pub fn squashing_secret(ck: &tfhe::ClientKey) -> Result<Vec<u128>> {
-    let (_, _, _, squashing, ..) = ck.clone().into_raw_parts();
-    let key = squashing
-        .ok_or_else(|| Error::unsupported("this key has no noise-squashing key; generate it with noise squashing"))?
-        .into_raw_parts();
-    Ok(key.post_noise_squashing_lwe_secret_key().as_ref().to_vec())
+    let mut copy = crate::secret::parts(ck.clone());
+    let squashing = copy.3.take();
+    crate::secret::wipe_parts(copy);
+    let key = squashing.ok_or_else(|| Error::unsupported("this key has no noise-squashing key; generate it with noise squashing"))?;
+    // The GLWE key's container is its LWE form (`post_noise_squashing_lwe_secret_key` views it).
+    Ok(key.into_raw_parts().into_raw_parts().0.into_container())
 }
 
 /// The LWE blocks (mask, body) of a squashed integer, least significant first.

@@ -73,7 +73,7 @@ fn bad_bytes_are_refused_with_codes() {
 #[test]
 fn compact_lists_expand_without_a_server_key() {
     let k = key();
-    let pk = k.public.as_ref().expect("generation keeps the public key");
+    let pk = &k.public;
     assert_eq!(params::key_id_of(pk).unwrap().as_slice(), k.key_id());
     let kinds = [Kind::U8, Kind::U16, Kind::Bool, Kind::U64, Kind::U32];
     let values = [200u64, 40_000, 1, u64::MAX - 1, 123_456];

@@ -133,7 +133,7 @@ fn a_list_of_the_wrong_layout_is_refused() {
 #[test]
 fn stored_sanitized_records_refuse_corruption() {
     let k = keys();
-    let ct = Ct::U8(tfhe::FheUint8::encrypt(7u8, &k.ck.key));
+    let ct = Ct::U8(tfhe::FheUint8::encrypt(7u8, &*k.ck.key));
     let bytes = submission::sanitized_to_bytes(&[ct]).unwrap();
     let mut trailing = bytes.clone();
     trailing.push(0);
