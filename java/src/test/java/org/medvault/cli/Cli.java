@@ -31,4 +31,15 @@ final class Cli {
         PRINTED.add(err.toString());
         return new Result(exit, out.toString(), err.toString());
     }
+
+    /** Starts the CLI in a child JVM (this JVM's classpath, stdout and stderr merged). */
+    static Process spawn(Map<String, String> env, java.util.List<String> args) throws java.io.IOException {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), MedVault.class.getName()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        return pb.start();
+    }
 }

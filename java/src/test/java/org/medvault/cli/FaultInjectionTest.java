@@ -45,12 +45,7 @@ class FaultInjectionTest {
      * line containing {@code trigger} (a progress line such as "writing"), to aim at one phase.
      */
     static boolean runAndKill(Map<String, String> env, String trigger, long millis, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), MedVault.class.getName()));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        Process p = pb.start();
+        Process p = Cli.spawn(env, List.of(args));
         java.util.concurrent.CountDownLatch seen = new java.util.concurrent.CountDownLatch(trigger == null ? 0 : 1);
         Thread reader = new Thread(() -> {
             try (java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
@@ -182,6 +177,89 @@ class FaultInjectionTest {
         if (!problems.isEmpty()) {
             fail(String.join("\n", problems));
         }
+    }
+
+    static String custodianPass(int i) {
+        return "fault injection custodian " + i + " passphrase";
+    }
+
+    @Test
+    void ceremonyAndPartialKilledLeaveNothingOrWholeFiles() throws Exception {
+        Map<String, String> env = new java.util.HashMap<>();
+        for (int i = 1; i <= 3; i++) {
+            env.put("MEDVAULT_PASSPHRASE_" + i, custodianPass(i));
+        }
+        List<String> problems = new ArrayList<>();
+        int before = killed;
+        // The ceremony: during key generation and dealing (seconds), then around the write phase.
+        List<Object[]> plan = new ArrayList<>();
+        for (long d : new long[] {500, 4000}) {
+            plan.add(new Object[] {null, d});
+        }
+        for (long d : new long[] {0, 40, 150, 500}) {
+            plan.add(new Object[] {"writing", d});
+        }
+        Path whole = null;
+        for (Object[] step : plan) {
+            long d = (Long) step[1];
+            Path dir = tmp.resolve("ceremony-" + step[0] + "-" + d);
+            boolean wasKilled = runAndKill(env, (String) step[0], d, "keys", "generate", "--custodians", "3", "--threshold", "2",
+                    "--out", dir.toString());
+            List<String> files = visible(dir);
+            if (files.isEmpty()) {
+                continue;
+            }
+            Cli.Result v = Cli.run(Map.of(), "keys", "verify", dir.toString(), "-q");
+            if (v.exit() != 0 || files.contains("client.key")) {
+                problems.add("ceremony killed after " + d + " ms" + (wasKilled ? "" : " (finished)") + ": " + files + " — " + v.err().strip());
+            } else {
+                whole = dir;
+            }
+        }
+        if (whole == null) {
+            whole = tmp.resolve("ceremony-whole");
+            assertEquals(0, Cli.run(env, "keys", "generate", "--custodians", "3", "--threshold", "2", "--out", whole.toString(), "-q").exit());
+        }
+        // A custodian's partial decryption (re-derivation on the custodian's vault copy, then the partial).
+        Path vault = tmp.resolve("threshold.db");
+        assertEquals(0, Cli.run(Map.of(), "vault", "init", "--schema", EXAMPLES.resolve("schema.json").toString(),
+                "--public-key", whole.resolve("public.key").toString(), "--vault", vault.toString(), "-q").exit());
+        Path csv = tmp.resolve("twelve.csv"); // over the schema's minimum cohort of 11: the count is released
+        Files.write(csv, Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 13));
+        assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", vault.toString(), "--in", csv.toString(), "-q").exit());
+        Path result = tmp.resolve("t.mvr");
+        assertEquals(0, Cli.run(Map.of(), "query", "--vault", vault.toString(), "--server-key", whole.resolve("server.key").toString(),
+                "SELECT count(*), max(age)", "--out", result.toString(), "-q").exit());
+        Path honest = tmp.resolve("p2.mvp");
+        Cli.Result p2 = Cli.run(Map.of("MEDVAULT_PASSPHRASE", custodianPass(2)), "decrypt", "partial", "--share",
+                whole.resolve("custodian-2.share").toString(), "--result", result.toString(), "--vault", vault.toString(),
+                "--server-key", whole.resolve("server.key").toString(), "--signers", "1,2", "--out", honest.toString(), "-q");
+        assertEquals(0, p2.exit(), p2.toString());
+        for (long d : new long[] {800, 3000, 8000, 15000}) {
+            Path out = tmp.resolve("p1-" + d + ".mvp");
+            boolean wasKilled = runAndKill(Map.of("MEDVAULT_PASSPHRASE", custodianPass(1)), d, "decrypt", "partial", "--share",
+                    whole.resolve("custodian-1.share").toString(), "--result", result.toString(), "--vault", vault.toString(),
+                    "--server-key", whole.resolve("server.key").toString(), "--signers", "1,2", "--out", out.toString(), "-q");
+            if (Files.exists(out)) {
+                Cli.Result c = Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(), "--vault", vault.toString(),
+                        "--json", out.toString(), honest.toString());
+                if (c.exit() != 0 || !JSON.readTree(c.out()).get("statistics").get(0).get("value").asText().equals("12")) {
+                    problems.add("partial killed after " + d + " ms" + (wasKilled ? "" : " (finished)") + " left " + out.getFileName()
+                            + " that does not combine: " + c.err().strip());
+                }
+            }
+            try (Stream<Path> s = Files.list(tmp)) {
+                s.filter(p -> p.getFileName().toString().endsWith(".tmp")).forEach(p -> problems.add("left " + p.getFileName()));
+            }
+            if (!wasKilled) {
+                break;
+            }
+        }
+        if (!problems.isEmpty()) {
+            fail(String.join("\n", problems));
+        }
+        assertTrue(killed - before >= 3, "killed " + (killed - before) + " runs mid-way");
+        System.out.println("FaultInjectionTest: ceremony and partial killed " + (killed - before) + " times; nothing or whole files");
     }
 
     /** A small tmpfs (needs root to mount; skipped otherwise): a full disk is a clear error and loses nothing. */

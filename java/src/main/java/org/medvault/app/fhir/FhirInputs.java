@@ -2,10 +2,7 @@ package org.medvault.app.fhir;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +20,7 @@ import org.hl7.fhir.r4.model.Observation;
 import org.hl7.fhir.r4.model.Patient;
 import org.hl7.fhir.r4.model.Reference;
 import org.hl7.fhir.r4.model.Resource;
+import org.medvault.app.TextFiles;
 import org.medvault.common.UserException;
 
 import ca.uhn.fhir.context.FhirContext;
@@ -107,18 +105,12 @@ public final class FhirInputs {
         return n.endsWith(".ndjson") || n.endsWith(".jsonl");
     }
 
-    private static BufferedReader utf8(Path file) throws IOException {
-        return new BufferedReader(new InputStreamReader(Files.newInputStream(file),
-                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)));
-    }
-
     private void readFile(IParser parser, Path file) {
         if (!Files.isRegularFile(file)) {
             throw new UserException(file + ": " + (Files.isDirectory(file) ? "is a directory" : "no such file"));
         }
         long lineNr = 0;
-        try (BufferedReader r = utf8(file)) {
+        try (BufferedReader r = TextFiles.utf8(file)) {
             if (isNdjson(file)) {
                 String line;
                 while ((line = r.readLine()) != null) {
@@ -126,7 +118,6 @@ public final class FhirInputs {
                     if (line.isBlank()) {
                         continue;
                     }
-                    checkNoNul(file, lineNr, line);
                     add(parse(parser, file, lineNr, line), file, lineNr, true, null);
                 }
             } else {
@@ -137,24 +128,17 @@ public final class FhirInputs {
                     sb.append(buf, 0, n);
                 }
                 String text = sb.toString();
-                checkNoNul(file, -1, text);
                 if (text.isBlank()) {
                     throw new UserException(file + ": empty file (a FHIR Bundle or resource in JSON is expected)");
                 }
                 add(parse(parser, file, -1, text), file, 1, false, null);
             }
+        } catch (TextFiles.NulInText e) {
+            throw e.refusal(file);
         } catch (CharacterCodingException e) {
             throw new UserException(file + (lineNr > 0 ? ": line " + (lineNr + 1) : "") + ": not valid UTF-8 text");
         } catch (IOException e) {
             throw new UserException(file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    private static void checkNoNul(Path file, long line, String text) {
-        int at = text.indexOf('\0');
-        if (at >= 0) {
-            throw new UserException(file + (line > 0 ? ": line " + line : "") + ": a NUL character: not a text file"
-                    + " (binary data, or padding after its content); nothing was read from it");
         }
     }
 

@@ -4,8 +4,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +13,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 import org.medvault.app.AtomicFiles;
+import org.medvault.app.TextFiles;
 import org.medvault.app.fhir.FhirInputs;
 import org.medvault.app.fhir.FhirInputs.Origin;
 import org.medvault.app.fhir.FhirMapper;
@@ -148,64 +147,13 @@ public final class InputReader {
         }
     }
 
-    private static BufferedReader utf8(Path file) throws IOException {
-        return new BufferedReader(new NoNul(new java.io.InputStreamReader(Files.newInputStream(file),
-                StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT))));
-    }
-
-    /** A NUL character in a text input: binary data, or padding after the content. */
-    static final class NulInText extends IOException {
-        final long offset;
-
-        NulInText(long offset) {
-            super("NUL character at character " + offset);
-            this.offset = offset;
-        }
-    }
-
-    /** Passes text through and refuses the first NUL character (text exports never contain one). */
-    private static final class NoNul extends java.io.FilterReader {
-        private long read;
-
-        NoNul(java.io.Reader in) {
-            super(in);
-        }
-
-        @Override
-        public int read() throws IOException {
-            int c = super.read();
-            if (c == 0) {
-                throw new NulInText(read);
-            }
-            read += c < 0 ? 0 : 1;
-            return c;
-        }
-
-        @Override
-        public int read(char[] buf, int off, int len) throws IOException {
-            int n = super.read(buf, off, len);
-            for (int i = 0; i < n; i++) {
-                if (buf[off + i] == 0) {
-                    throw new NulInText(read + i);
-                }
-            }
-            read += Math.max(n, 0);
-            return n;
-        }
-    }
-
-    private static UserException nul(Path file, NulInText e) {
-        return new UserException(file + ": a NUL character at character " + e.offset + ": not a text file (binary data,"
-                + " or padding after its content); nothing was read from it");
-    }
-
     private static void readCsv(Path file, VaultSchema schema, Consumer<InputRow> sink) {
         CsvMapper mapper = new CsvMapper();
         mapper.enable(CsvParser.Feature.TRIM_SPACES);
         mapper.enable(CsvParser.Feature.FAIL_ON_MISSING_COLUMNS);
         mapper.enable(CsvParser.Feature.WRAP_AS_ARRAY);
         long line = 1;
-        try (BufferedReader in = utf8(file);
+        try (BufferedReader in = TextFiles.utf8(file);
              MappingIterator<List<String>> it = mapper.readerForListOf(String.class)
                      .with(CsvSchema.emptySchema()).readValues(in)) {
             if (!it.hasNextValue()) {
@@ -258,13 +206,13 @@ public final class InputReader {
             throw new UserException(file + ": line " + at + ": malformed CSV (" + e.getOriginalMessage() + ")");
         } catch (CharacterCodingException e) {
             throw new UserException(file + ": not valid UTF-8 text");
-        } catch (NulInText e) {
-            throw nul(file, e);
+        } catch (TextFiles.NulInText e) {
+            throw e.refusal(file);
         } catch (IOException e) {
             throw new UserException(file + ": cannot read: " + AtomicFiles.describe(e), e);
         } catch (RuntimeException e) {
-            if (e.getCause() instanceof NulInText n) {
-                throw nul(file, n);
+            if (e.getCause() instanceof TextFiles.NulInText n) {
+                throw n.refusal(file);
             }
             if (e.getCause() instanceof JacksonException je) {
                 long at = je.getLocation() == null ? line : je.getLocation().getLineNr();
@@ -282,7 +230,7 @@ public final class InputReader {
 
     private static void readJsonl(Path file, VaultSchema schema, Consumer<InputRow> sink) {
         long lineNr = 0;
-        try (BufferedReader in = utf8(file)) {
+        try (BufferedReader in = TextFiles.utf8(file)) {
             String line;
             while ((line = in.readLine()) != null) {
                 lineNr++;
@@ -326,8 +274,8 @@ public final class InputReader {
             }
         } catch (CharacterCodingException e) {
             throw new UserException(file + ": line " + (lineNr + 1) + ": not valid UTF-8 text");
-        } catch (NulInText e) {
-            throw nul(file, e);
+        } catch (TextFiles.NulInText e) {
+            throw e.refusal(file);
         } catch (IOException e) {
             throw new UserException(file + ": cannot read: " + AtomicFiles.describe(e), e);
         }
