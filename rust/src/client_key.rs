@@ -45,6 +45,12 @@ impl ClientKeyBox {
 /// whether it has the dedicated submission key, and its trusted public key.
 fn inspect(key: ClientKey) -> Result<(ClientKey, Features, bool, CompactPublicKey)> {
     let parts = secret::parts(key);
+    // tfhe-rs asserts (panics) when parts it is given disagree: check them first (a crafted key
+    // file found by fuzzing had a submission key with another message modulus).
+    if let Err(e) = check_parts(&parts) {
+        secret::wipe_parts(parts);
+        return Err(e);
+    }
     let features = Features { compression: parts.2.is_some(), noise_squashing: parts.3.is_some() };
     let dedicated = parts.1.is_some();
     let public = tfhe::integer::public_key::CompactPublicKey::try_new(&parts.0);
@@ -59,6 +65,21 @@ fn inspect(key: ClientKey) -> Result<(ClientKey, Features, bool, CompactPublicKe
             Err(e.into())
         }
     }
+}
+
+/// A key of MedVault's parameters: the compute key's and, if present, the submission key's.
+fn check_parts(parts: &secret::Parts) -> Result<()> {
+    let expected: tfhe::shortint::AtomicPatternParameters =
+        tfhe::shortint::parameters::PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128.into();
+    if parts.0.parameters() != expected {
+        return Err(Error::mismatch(format!("client key parameters are not MedVault's ({})", params::PARAMETER_SET_NAME)));
+    }
+    if let Some((dedicated, _)) = &parts.1 {
+        if dedicated.key().parameters() != params::submission_pke_params() {
+            return Err(Error::mismatch("the client key's submission key parameters are not MedVault's"));
+        }
+    }
+    Ok(())
 }
 
 /// The trusted public key: encryption under the compute key itself, so its lists expand with no
@@ -201,15 +222,7 @@ pub fn load(data: &[u8]) -> Result<ClientKeyBox> {
             "this client key predates proven submissions (no submission key); generate a new key set",
         ));
     }
-    // The key must use MedVault's parameters and carry a key id.
-    let expected: tfhe::shortint::AtomicPatternParameters =
-        tfhe::shortint::parameters::PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128.into();
-    if key.computation_parameters() != expected {
-        return Err(Error::mismatch(format!(
-            "client key parameters are not MedVault's ({})",
-            params::PARAMETER_SET_NAME
-        )));
-    }
+    // `inspect` checked the parameters; the key must also carry a key id.
     if key.tag().data().len() != 32 {
         return Err(Error::corrupt("client key has no MedVault key id"));
     }

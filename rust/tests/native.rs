@@ -104,3 +104,30 @@ fn bytes_after_an_object_are_refused() {
     assert_eq!(e.code, Code::CorruptData, "{}", e.message);
     assert!(e.message.contains("8 unexpected byte(s)"), "{}", e.message);
 }
+
+/// Found by `scripts/fuzz` (target `keys`): a client key whose submission key claims another
+/// message modulus panicked inside tfhe-rs when the loaded key was put back together. Every
+/// parameter field at the end of a real key file, set to a huge value, must be refused with an
+/// error, never a panic.
+#[test]
+fn client_keys_with_forged_parameters_are_refused_without_a_panic() {
+    medvault_native::error::install_quiet_panic_hook();
+    // Without compression and squashing keys, the submission key's parameters are near the end.
+    let k = key();
+    let bytes = params::serialize(&*k.key, params::LIMIT_CLIENT_KEY, "client key").unwrap();
+    assert!(client_key::load(&bytes).is_ok());
+    let mut panics = Vec::new();
+    for at in (bytes.len().saturating_sub(1200)..bytes.len() - 8).step_by(1) {
+        let mut b = bytes.clone();
+        b[at..at + 8].copy_from_slice(&0xF5FF_3EFF_FFFF_FFFFu64.to_le_bytes());
+        if let Err(e) = catch(|| client_key::load(&b).map(|_| ())) {
+            if e.code == Code::Internal {
+                panics.push(format!("byte {at}: {}", e.message.lines().next().unwrap_or("")));
+            }
+        }
+    }
+    for p in panics.iter().take(3) {
+        eprintln!("forged key panicked at {p}");
+    }
+    assert!(panics.is_empty(), "{} forged keys panicked, e.g. {:?}", panics.len(), &panics[..panics.len().min(3)]);
+}
