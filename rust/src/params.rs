@@ -24,7 +24,10 @@ pub const PARAMETER_SET_NAME: &str = "PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M
 /// Size limits for safe (de)serialization. They bound what a corrupted length field can make
 /// bincode allocate; they are well above what legitimate objects of each kind need.
 pub const LIMIT_CIPHERTEXT: u64 = 1 << 26; // FheUint64 is ~0.5 MiB
-pub const LIMIT_LIST: u64 = 1 << 31; // compact lists of many records
+/// A vault chunk holds at most 8 masks of 2048 blocks (~256 KB), a proven record ~20 KB: 64 MiB
+/// is a wide margin, and the most a crafted length field can make a reader allocate (it was 2 GiB:
+/// 13 bytes made MedVault allocate 2 GB, found by fuzzing).
+pub const LIMIT_LIST: u64 = 1 << 26;
 pub const LIMIT_PUBLIC_KEY: u64 = 1 << 22; // 33 KB written
 pub const LIMIT_CLIENT_KEY: u64 = 1 << 24; // ≤ 90 KB written (noise squashing included)
 pub const LIMIT_COMPRESSED_SERVER_KEY: u64 = 1 << 30; // the server.key file: ≤ 330 MB written
