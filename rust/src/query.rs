@@ -11,7 +11,8 @@
 use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JString};
 use jni::sys::{jint, jlong};
 use jni::EnvUnowned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tfhe::prelude::*;
 use tfhe::{FheBool, ServerKey};
 
@@ -21,7 +22,7 @@ use crate::server_key::{self as ops};
 use crate::workers::Workers;
 use crate::{compact_list, handle, runtime, server_key};
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum Pred {
     True,
@@ -35,7 +36,7 @@ pub enum Pred {
     Not { arg: Box<Pred> },
 }
 
-#[derive(Deserialize, Debug, Clone)]
+#[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Output {
     /// Σ cond, at `bits`.
@@ -91,7 +92,7 @@ fn compared_edges(o: &Output) -> Vec<u64> {
     }
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 pub struct Plan {
     /// Type code of each value of a record (Kind codes), in layout order.
     pub layout: Vec<i32>,
@@ -111,13 +112,17 @@ fn kind_for_bits(bits: u32) -> Result<Kind> {
     })
 }
 
-/// Partial results so far: one list of partial sums per additive output, one running max per min/max.
+/// Partial results so far: per reduction (an additive series or an extremum), the nodes of the
+/// canonical tree over the chunks fed (see [`Node`]); the chunks are [start, end) of the vault's
+/// canonical order.
 pub struct Executor {
     plan: Plan,
+    plan_digest: [u8; 32],
     layout: Vec<Kind>,
-    sums: Vec<Vec<Ct>>,           // per output (Count/Sum: one series of partial sums)
-    hist_sums: Vec<Vec<Vec<Ct>>>, // per output, per compared edge, partial sums
-    extrema: Vec<Option<Ct>>,     // per output (Min: max of complements, Max: max)
+    tasks: Vec<Reduce>,
+    series: Vec<Vec<Node>>, // per task, in chunk order
+    start: u64,
+    end: u64,
     records: u64,
     workers: Workers,
 }
@@ -128,6 +133,118 @@ enum Reduce {
     Sum(usize),
     Hist(usize, usize),
     Extremum(usize),
+}
+
+/// Children per node of the canonical reduction tree.
+const FAN_IN: u64 = 16;
+/// The highest level a node may have: 16^15 chunks is far past any vault.
+const MAX_LEVEL: u32 = 15;
+
+/// A node of the canonical reduction tree. Level 0 holds one value per chunk (the chunk's own sum
+/// or maximum); node (L, j) combines the nodes (L−1, 16j..16j+15) that exist, so it covers chunks
+/// [j·16^L, (j+1)·16^L). A node with a single child is that child. The root is node (L, 0) for the
+/// least L with 16^L >= the chunk count. The tree, and with it every byte of the outputs, depends
+/// only on the chunks and their order, never on how they were split among executors: any run of
+/// consecutive chunks can be reduced on its own (its whole aligned subtrees), and runs merged in
+/// order complete the same subtrees a single pass would.
+#[derive(Clone)]
+struct Node {
+    level: u32,
+    index: u64,
+    value: Ct,
+}
+
+fn span(level: u32) -> Result<u64> {
+    FAN_IN.checked_pow(level).filter(|_| level <= MAX_LEVEL).ok_or_else(|| Error::invalid(format!("tree level {level} is out of range")))
+}
+
+/// One node's value from its children's: a deferred-carry sum or a max tree.
+fn combine(task: Reduce, terms: Vec<Ct>) -> Result<Ct> {
+    match task {
+        Reduce::Extremum(_) => max_tree(terms),
+        Reduce::Sum(_) | Reduce::Hist(..) => ops::sum(&terms.iter().collect::<Vec<_>>()),
+    }
+}
+
+/// Appends `node` (the next in chunk order) to a series and combines every group of 16 siblings
+/// it completes, level after level. Memory stays bounded: at most 15 nodes wait per level.
+fn push(series: &mut Vec<Node>, node: Node, task: Reduce) -> Result<()> {
+    series.push(node);
+    let k = FAN_IN as usize;
+    while series.len() >= k {
+        let last = &series[series.len() - 1];
+        let (level, parent) = (last.level, last.index / FAN_IN);
+        let group = &series[series.len() - k..];
+        let siblings = level < MAX_LEVEL
+            && group.iter().enumerate().all(|(i, g)| g.level == level && g.index == parent * FAN_IN + i as u64);
+        if !siblings {
+            break;
+        }
+        let at = series.len() - k;
+        let terms = series.drain(at..).map(|g| g.value).collect();
+        series.push(Node { level: level + 1, index: parent, value: combine(task, terms)? });
+    }
+    Ok(())
+}
+
+/// The root of the canonical tree over chunks [0, n), from a series covering them.
+fn root(series: &[Node], n: u64, task: Reduce, zero: &dyn Fn() -> Result<Ct>) -> Result<Ct> {
+    if n == 0 {
+        return zero();
+    }
+    let mut top = 0;
+    while span(top)? < n {
+        top += 1;
+    }
+    node_value(series, top, 0, n, task)
+}
+
+fn node_value(series: &[Node], level: u32, index: u64, n: u64, task: Reduce) -> Result<Ct> {
+    if let Some(node) = series.iter().find(|s| s.level == level && s.index == index) {
+        return Ok(node.value.clone());
+    }
+    if level == 0 {
+        return Err(Error::internal(format!("chunk {index} is missing from the partial results")));
+    }
+    let child_span = span(level - 1)?;
+    let mut values = (0..FAN_IN)
+        .map(|k| index * FAN_IN + k)
+        .filter(|c| c.saturating_mul(child_span) < n)
+        .map(|c| node_value(series, level - 1, c, n, task))
+        .collect::<Result<Vec<_>>>()?;
+    if values.len() == 1 {
+        return values.pop().ok_or_else(|| Error::internal("no child"));
+    }
+    combine(task, values)
+}
+
+/// What a serialized partial result starts with (then format version 1).
+const STATE_MAGIC: &[u8; 16] = b"medvault-partial";
+const STATE_VERSION: u8 = 1;
+
+/// A little-endian reader over a partial result that fails, never panics, on short input.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| Error::invalid("partial query result is truncated"))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| Error::internal("4 bytes"))?))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| Error::internal("8 bytes"))?))
+    }
 }
 
 impl Executor {
@@ -156,20 +273,137 @@ impl Executor {
                 }
             }
         }
-        let n = plan.outputs.len();
+        let tasks = reductions(&plan.outputs);
+        let text = serde_json::to_vec(&plan).map_err(|e| Error::internal(format!("cannot serialize the plan: {e}")))?;
         Ok(Executor {
-            hist_sums: plan
-                .outputs
-                .iter()
-                .map(|o| compared_edges(o).iter().map(|_| Vec::new()).collect())
-                .collect(),
-            sums: (0..n).map(|_| Vec::new()).collect(),
-            extrema: (0..n).map(|_| None).collect(),
+            plan_digest: Sha256::digest(&text).into(),
+            series: tasks.iter().map(|_| Vec::new()).collect(),
+            tasks,
             plan,
             layout,
+            start: 0,
+            end: 0,
             records: 0,
             workers: Workers::new(threads)?,
         })
+    }
+
+    /// Starts this executor at chunk `first` of the canonical order (before any chunk is fed), for
+    /// a run of chunks reduced apart from the rest (one partition of a cluster job).
+    pub fn begin_at(&mut self, first: u64) -> Result<()> {
+        if self.end != self.start || self.records != 0 {
+            return Err(Error::invalid("an executor can only be moved before its first chunk"));
+        }
+        span(MAX_LEVEL)?; // the bound below is 16^15
+        if first >= FAN_IN.pow(MAX_LEVEL) {
+            return Err(Error::invalid(format!("chunk index {first} is out of range")));
+        }
+        self.start = first;
+        self.end = first;
+        Ok(())
+    }
+
+    /// The chunks fed or merged so far: [start, end) of the canonical order.
+    pub fn chunks(&self) -> (u64, u64) {
+        (self.start, self.end)
+    }
+
+    fn zero(&self, task: Reduce) -> Result<Ct> {
+        ops::trivial(kind_for_bits(output_bits(&self.plan.outputs[task.output()]))?, 0)
+    }
+
+    /// The partial result: the plan's digest, the chunk run and every series' tree nodes, with
+    /// their ciphertexts. Another executor of the same plan merges it ([`Executor::merge`]).
+    pub fn state(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        out.extend_from_slice(STATE_MAGIC);
+        out.push(STATE_VERSION);
+        out.extend_from_slice(&self.plan_digest);
+        for v in [self.start, self.end, self.records] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.series.len() as u32).to_le_bytes());
+        for series in &self.series {
+            out.extend_from_slice(&(series.len() as u32).to_le_bytes());
+            for node in series {
+                let bytes = node.value.serialize()?;
+                out.push(node.level as u8);
+                out.extend_from_slice(&node.index.to_le_bytes());
+                out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                out.extend_from_slice(&bytes);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Merges the partial result of the run of chunks that follows this executor's (an executor
+    /// of the same plan, started where this one ends). Merged in chunk order, partial results
+    /// give exactly the outputs one pass over all chunks gives.
+    pub fn merge(&mut self, sk: &ServerKey, bytes: &[u8]) -> Result<()> {
+        let mut r = Reader { bytes, at: 0 };
+        if r.take(STATE_MAGIC.len())? != STATE_MAGIC || r.u8()? != STATE_VERSION {
+            return Err(Error::invalid("not a MedVault partial query result"));
+        }
+        if r.take(32)? != self.plan_digest {
+            return Err(Error::mismatch("the partial result is of another query plan"));
+        }
+        let (start, end, records) = (r.u64()?, r.u64()?, r.u64()?);
+        if start != self.end {
+            return Err(Error::invalid(format!(
+                "partial results must be merged in chunk order: the next run starts at chunk {}, this one at {start}",
+                self.end
+            )));
+        }
+        if end < start || end > FAN_IN.pow(MAX_LEVEL) {
+            return Err(Error::invalid(format!("partial result has a bad chunk run [{start}, {end})")));
+        }
+        if r.u32()? as usize != self.tasks.len() {
+            return Err(Error::mismatch("the partial result has another number of series than the plan"));
+        }
+        let mut incoming = Vec::with_capacity(self.tasks.len());
+        for &task in &self.tasks {
+            let kind = self.zero(task)?.kind();
+            let count = r.u32()? as u64;
+            if count > FAN_IN * (MAX_LEVEL as u64 + 1) {
+                return Err(Error::invalid("partial result has too many tree nodes"));
+            }
+            let mut nodes = Vec::with_capacity(count as usize);
+            let mut cursor = start;
+            for _ in 0..count {
+                let level = r.u8()? as u32;
+                let index = r.u64()?;
+                let len = r.u32()? as usize;
+                let first = index.checked_mul(span(level)?);
+                if first != Some(cursor) {
+                    return Err(Error::invalid(format!("partial result's tree node ({level}, {index}) is not at chunk {cursor}")));
+                }
+                cursor = cursor.checked_add(span(level)?).filter(|&c| c <= end).ok_or_else(|| Error::invalid("partial result's tree nodes pass its last chunk"))?;
+                let value = Ct::deserialize(kind, r.take(len)?)?;
+                crate::params::check_same_key("partial result", value.tag(), "server key", sk.tag())?;
+                nodes.push(Node { level, index, value });
+            }
+            if cursor != end {
+                return Err(Error::invalid(format!("partial result's tree nodes cover chunks up to {cursor}, not {end}")));
+            }
+            incoming.push(nodes);
+        }
+        if r.at != bytes.len() {
+            return Err(Error::invalid("partial query result has trailing bytes"));
+        }
+        let merged: Vec<Vec<Node>> = {
+            let this = &*self;
+            this.workers.map(sk, this.tasks.len(), |t| {
+                let mut series = this.series[t].clone();
+                for node in &incoming[t] {
+                    push(&mut series, node.clone(), this.tasks[t])?;
+                }
+                Ok(series)
+            })?
+        };
+        self.series = merged;
+        self.end = end;
+        self.records += records;
+        Ok(())
     }
 
     pub fn records(&self) -> u64 {
@@ -194,42 +428,24 @@ impl Executor {
             this.workers.map(sk, slots.len(), |k| this.record(&cts[slots[k] * per..(slots[k] + 1) * per]))?
         };
         // Per output (and histogram edge), one task: a deferred-carry sum (additive) or a max
-        // tree (extrema) for the chunk, folded into what earlier chunks left.
-        let mut tasks = Vec::new();
-        for (o, out) in self.plan.outputs.iter().enumerate() {
-            match out {
-                Output::Count { .. } | Output::Sum { .. } => tasks.push(Reduce::Sum(o)),
-                Output::Hist { .. } => tasks.extend((0..compared_edges(out).len()).map(|e| Reduce::Hist(o, e))),
-                Output::Min { .. } | Output::Max { .. } => tasks.push(Reduce::Extremum(o)),
-            }
-        }
-        let reduced: Vec<Vec<Ct>> = {
+        // tree (extrema) for the chunk, added to the canonical tree as the next leaf.
+        let leaf = self.end;
+        let reduced: Vec<Vec<Node>> = {
             let this = &*self;
-            this.workers.map(sk, tasks.len(), |k| match tasks[k] {
-                Reduce::Sum(o) => {
-                    let terms: Vec<&Ct> = contributions.iter().map(|c| c[o].single()).collect();
-                    fold(&this.sums[o], ops::sum(&terms)?)
-                }
-                Reduce::Hist(o, e) => {
-                    let terms: Vec<&Ct> = contributions.iter().map(|c| &c[o].many()[e]).collect();
-                    fold(&this.hist_sums[o][e], ops::sum(&terms)?)
-                }
-                Reduce::Extremum(o) => {
-                    let mut terms: Vec<Ct> = contributions.iter().map(|c| c[o].single().clone()).collect();
-                    if let Some(prev) = &this.extrema[o] {
-                        terms.push(prev.clone());
-                    }
-                    Ok(vec![max_tree(terms)?])
-                }
+            this.workers.map(sk, this.tasks.len(), |t| {
+                let task = this.tasks[t];
+                let terms: Vec<Ct> = match task {
+                    Reduce::Sum(o) | Reduce::Extremum(o) => contributions.iter().map(|c| c[o].single().clone()).collect(),
+                    Reduce::Hist(o, e) => contributions.iter().map(|c| c[o].many()[e].clone()).collect(),
+                };
+                let value = if terms.is_empty() { this.zero(task)? } else { combine(task, terms)? };
+                let mut series = this.series[t].clone();
+                push(&mut series, Node { level: 0, index: leaf, value }, task)?;
+                Ok(series)
             })?
         };
-        for (task, mut value) in tasks.into_iter().zip(reduced) {
-            match task {
-                Reduce::Sum(o) => self.sums[o] = value,
-                Reduce::Hist(o, e) => self.hist_sums[o][e] = value,
-                Reduce::Extremum(o) => self.extrema[o] = value.pop(),
-            }
-        }
+        self.series = reduced;
+        self.end += 1;
         self.records += slots.len() as u64;
         Ok(())
     }
@@ -284,37 +500,20 @@ impl Executor {
     pub fn finish(&mut self, sk: &ServerKey) -> Result<Vec<Ct>> {
         let outputs = &self.plan.outputs;
         let k_min = self.plan.min_cohort;
-        // 1. Every accumulated value: one task per additive series or extremum.
-        let mut tasks = Vec::new();
-        for (o, out) in outputs.iter().enumerate() {
-            match out {
-                Output::Count { .. } | Output::Sum { .. } => tasks.push(Reduce::Sum(o)),
-                Output::Hist { .. } => tasks.extend((0..compared_edges(out).len()).map(|e| Reduce::Hist(o, e))),
-                Output::Min { .. } | Output::Max { .. } => tasks.push(Reduce::Extremum(o)),
-            }
+        // 1. Every accumulated value: the root of each series' tree, one task per series.
+        if self.start != 0 {
+            return Err(Error::invalid(format!(
+                "this executor holds chunks [{}, {}) only: merge the partial results from chunk 0 before finishing",
+                self.start, self.end
+            )));
         }
+        let tasks = self.tasks.clone();
+        let n = self.end;
         let totals: Vec<Ct> = self.workers.map(sk, tasks.len(), |i| {
-            let total = |partials: &[Ct], bits: u32| -> Result<Ct> {
-                match partials.len() {
-                    0 => ops::trivial(kind_for_bits(bits)?, 0),
-                    1 => Ok(partials[0].clone()),
-                    _ => ops::sum(&partials.iter().collect::<Vec<_>>()),
-                }
-            };
-            match tasks[i] {
-                Reduce::Sum(o) => total(&self.sums[o], output_bits(&outputs[o])),
-                Reduce::Hist(o, e) => total(&self.hist_sums[o][e], output_bits(&outputs[o])),
-                Reduce::Extremum(o) => {
-                    let bits = output_bits(&outputs[o]);
-                    let m = match &self.extrema[o] {
-                        Some(v) => v.clone(),
-                        None => ops::trivial(kind_for_bits(bits)?, 0)?,
-                    };
-                    match outputs[o] {
-                        Output::Min { .. } => ops::not(&m),
-                        _ => Ok(m),
-                    }
-                }
+            let total = root(&self.series[i], n, tasks[i], &|| self.zero(tasks[i]))?;
+            match (tasks[i], &outputs[tasks[i].output()]) {
+                (Reduce::Extremum(_), Output::Min { .. }) => ops::not(&total),
+                _ => Ok(total),
             }
         })?;
         let mut total_of = std::collections::HashMap::new();
@@ -464,17 +663,26 @@ fn output_bits(o: &Output) -> u32 {
     }
 }
 
-/// Keeps memory bounded however many chunks a vault has: a chunk's sum joins the partial sums
-/// so far, and past 16 they fold into one (one more deferred-carry sum, ~0.7 PBS per block per 16
-/// chunks). Returns the new series.
-fn fold(partials: &[Ct], chunk: Ct) -> Result<Vec<Ct>> {
-    let mut next: Vec<Ct> = partials.to_vec();
-    next.push(chunk);
-    if next.len() >= 16 {
-        let folded = ops::sum(&next.iter().collect::<Vec<_>>())?;
-        return Ok(vec![folded]);
+/// The reductions of a plan's outputs, in order: one per additive output, one per compared
+/// histogram edge, one per extremum.
+fn reductions(outputs: &[Output]) -> Vec<Reduce> {
+    let mut tasks = Vec::new();
+    for (o, out) in outputs.iter().enumerate() {
+        match out {
+            Output::Count { .. } | Output::Sum { .. } => tasks.push(Reduce::Sum(o)),
+            Output::Hist { .. } => tasks.extend((0..compared_edges(out).len()).map(|e| Reduce::Hist(o, e))),
+            Output::Min { .. } | Output::Max { .. } => tasks.push(Reduce::Extremum(o)),
+        }
     }
-    Ok(next)
+    tasks
+}
+
+impl Reduce {
+    fn output(self) -> usize {
+        match self {
+            Reduce::Sum(o) | Reduce::Hist(o, _) | Reduce::Extremum(o) => o,
+        }
+    }
 }
 
 enum Contribution {
@@ -786,4 +994,48 @@ pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeSquash<'l>(
 #[unsafe(no_mangle)]
 pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeRecords<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> jlong {
     entry(&mut env, |_| Ok(unsafe { get(h) }?.records() as jlong))
+}
+
+/// Starts the executor at chunk `first` of the canonical order (a run reduced apart).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeBeginAt<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong, first: jlong) {
+    entry(&mut env, |_| {
+        let first = u64::try_from(first).map_err(|_| Error::invalid(format!("chunk index {first} is negative")))?;
+        unsafe { get(h) }?.begin_at(first)
+    })
+}
+
+/// [start, end) of the chunks fed or merged so far.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeChunks<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> JLongArray<'l> {
+    entry(&mut env, |env| {
+        let (start, end) = unsafe { get(h) }?.chunks();
+        handle::long_array(env, &[start as jlong, end as jlong])
+    })
+}
+
+/// The serialized partial result (plan digest, chunk run, tree nodes).
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeState<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>, h: jlong) -> JByteArray<'l> {
+    entry(&mut env, |env| {
+        let bytes = unsafe { get(h) }?.state()?;
+        Ok(env.byte_array_from_slice(&bytes)?)
+    })
+}
+
+/// Merges the partial result of the next run of chunks.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_org_medvault_fhe_QueryExecutor_nativeMerge<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    h: jlong,
+    sk: jlong,
+    state: JByteArray<'l>,
+) {
+    entry(&mut env, |env| {
+        let sk = unsafe { server_key::get(sk) }?;
+        let bytes = env.convert_byte_array(&state)?;
+        let mut ex = unsafe { get(h) }?;
+        runtime::compute(&sk.key, || ex.merge(&sk.key, &bytes))
+    })
 }

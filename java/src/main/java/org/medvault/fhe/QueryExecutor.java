@@ -11,6 +11,11 @@ import java.util.List;
  * <p>Evaluation is canonical: fed the same chunks in the same order, it produces byte-identical
  * outputs (and squashed outputs) on any number of threads, so a custodian can re-derive an
  * analyst's result and compare bytes. Calls on one executor from several threads take turns.
+ *
+ * <p>Chunks are reduced in a fixed tree (16 children per node, aligned on chunk indices), so a run
+ * of consecutive chunks can be evaluated apart — {@link #beginAt}, feed, {@link #state} — and the
+ * partial results merged in chunk order ({@link #merge}) give the very bytes one pass gives: how a
+ * cluster splits the vault never shows in the outputs.
  */
 public final class QueryExecutor extends NativeObject {
     /** An executor on {@link FheRuntime#threads()} workers. */
@@ -37,6 +42,35 @@ public final class QueryExecutor extends NativeObject {
     public void feed(ServerKey sk, byte[] list, int[] slots) {
         withHandles(h -> {
             nativeFeed(h[0], h[1], list, slots);
+            return null;
+        }, this, sk);
+    }
+
+    /** Starts at chunk {@code first} of the vault's canonical order (before any feed): a run evaluated apart. */
+    public void beginAt(long first) {
+        withHandles(h -> {
+            nativeBeginAt(h[0], first);
+            return null;
+        }, this);
+    }
+
+    /** {start, end}: the chunks fed or merged so far, [start, end) of the canonical order. */
+    public long[] chunks() {
+        return withHandles(h -> nativeChunks(h[0]), this);
+    }
+
+    /** The partial result so far (encrypted tree nodes; no secret), for {@link #merge} on another executor. */
+    public byte[] state() {
+        return withHandles(h -> nativeState(h[0]), this);
+    }
+
+    /**
+     * Merges the partial result of the run of chunks that starts where this executor's ends (same
+     * plan). Refused: another plan, a run out of order or overlapping, a tampered or truncated state.
+     */
+    public void merge(ServerKey sk, byte[] state) {
+        withHandles(h -> {
+            nativeMerge(h[0], h[1], state);
             return null;
         }, this, sk);
     }
@@ -81,4 +115,12 @@ public final class QueryExecutor extends NativeObject {
     static native long nativeRecords(long handle);
 
     static native long[] nativeFinish(long handle, long serverKey);
+
+    static native void nativeBeginAt(long handle, long first);
+
+    static native long[] nativeChunks(long handle);
+
+    static native byte[] nativeState(long handle);
+
+    static native void nativeMerge(long handle, long serverKey, byte[] state);
 }

@@ -74,18 +74,24 @@ class ConcurrencyTest {
         }
     }
 
+    /** A count and a sum WHERE x >= 10 over one FheUint8 per record. */
+    static final String COUNT_AND_SUM_PLAN = "{\"layout\":[1],\"predicate\":{\"op\":\"cmp\",\"cmp\":\"ge\",\"slot\":0,\"c\":10},"
+            + "\"outputs\":[{\"kind\":\"count\",\"bits\":8},{\"kind\":\"sum\",\"slot\":0,\"bits\":16}],\"min_cohort\":1}";
+
+    static byte[] chunkOf5And10And20And40() {
+        try (CompactCiphertextList list = TestKeys.publicKey().listBuilder().push(FheType.UINT8, 5).push(FheType.UINT8, 10)
+                .push(FheType.UINT8, 20).push(FheType.UINT8, 40).build()) {
+            return list.serialize();
+        }
+    }
+
     @Test
     void threadsFeedingOneExecutorTakeTurns() throws Exception {
         // One chunk of 4 records (a FheUint8 each); a count and a sum WHERE x >= 10. Two threads feed
         // the same executor the same chunk at once, twice each: the executor serialises them, and the
         // outputs are those of four sequential feeds (16 records).
-        String plan = "{\"layout\":[1],\"predicate\":{\"op\":\"cmp\",\"cmp\":\"ge\",\"slot\":0,\"c\":10},"
-                + "\"outputs\":[{\"kind\":\"count\",\"bits\":8},{\"kind\":\"sum\",\"slot\":0,\"bits\":16}],\"min_cohort\":1}";
-        byte[] chunk;
-        try (CompactCiphertextList list = TestKeys.publicKey().listBuilder().push(FheType.UINT8, 5).push(FheType.UINT8, 10)
-                .push(FheType.UINT8, 20).push(FheType.UINT8, 40).build()) {
-            chunk = list.serialize();
-        }
+        String plan = COUNT_AND_SUM_PLAN;
+        byte[] chunk = chunkOf5And10And20And40();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try (QueryExecutor ex = new QueryExecutor(plan)) {
             List<Future<?>> feeds = new ArrayList<>();
@@ -108,6 +114,58 @@ class ConcurrencyTest {
             }
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void partialResultsOfConsecutiveRunsMergeIntoTheOnePassOutputs() {
+        // The same plan and chunk as above: one executor over three feeds, against two executors
+        // over two feeds and one (the second started at chunk 2) whose partial results a third merges.
+        String plan = COUNT_AND_SUM_PLAN;
+        byte[] chunk = chunkOf5And10And20And40();
+        int[] all = {0, 1, 2, 3};
+        List<byte[]> onePass = new ArrayList<>();
+        try (QueryExecutor ex = new QueryExecutor(plan, 2)) {
+            for (int i = 0; i < 3; i++) {
+                ex.feed(sk, chunk, all);
+            }
+            ex.finish(sk).forEach(c -> {
+                onePass.add(c.serialize());
+                c.close();
+            });
+        }
+        byte[] first;
+        byte[] second;
+        try (QueryExecutor a = new QueryExecutor(plan, 2); QueryExecutor b = new QueryExecutor(plan, 2)) {
+            a.feed(sk, chunk, all);
+            a.feed(sk, chunk, all);
+            b.beginAt(2);
+            b.feed(sk, chunk, all);
+            assertEquals(2, b.chunks()[0]);
+            assertEquals(3, b.chunks()[1]);
+            first = a.state();
+            second = b.state();
+        }
+        try (QueryExecutor driver = new QueryExecutor(plan, 2)) {
+            MedVaultException outOfOrder = org.junit.jupiter.api.Assertions.assertThrows(MedVaultException.class,
+                    () -> driver.merge(sk, second));
+            org.junit.jupiter.api.Assertions.assertTrue(outOfOrder.getMessage().contains("chunk order"), outOfOrder.getMessage());
+            MedVaultException garbage = org.junit.jupiter.api.Assertions.assertThrows(MedVaultException.class,
+                    () -> driver.merge(sk, new byte[] {1, 2, 3}));
+            assertEquals(MedVaultException.Code.INVALID_INPUT, garbage.code());
+            driver.merge(sk, first);
+            driver.merge(sk, second);
+            assertEquals(12, driver.records());
+            List<Ciphertext> outs = driver.finish(sk);
+            try {
+                for (int i = 0; i < outs.size(); i++) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(onePass.get(i), outs.get(i).serialize(), "output " + i);
+                }
+                assertEquals(9, ck.decryptValue(outs.get(0)), "count");
+                assertEquals(210, ck.decryptValue(outs.get(1)), "sum");
+            } finally {
+                outs.forEach(Ciphertext::close);
+            }
         }
     }
 }
