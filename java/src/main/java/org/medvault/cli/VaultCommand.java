@@ -15,14 +15,14 @@ import picocli.CommandLine.Parameters;
 /** {@code medvault vault …}: create, inspect, add patients' records to, and withdraw from a vault. */
 @Command(name = "vault", mixinStandardHelpOptions = true, description = "Create and manage an encrypted vault.",
         subcommands = {VaultCommand.Init.class, VaultCommand.Info.class, VaultCommand.Kit.class, VaultCommand.Import.class,
-            VaultCommand.Withdraw.class})
+            VaultCommand.Withdraw.class, VaultCommand.Export.class})
 final class VaultCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (init, info, import, withdraw)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (init, info, kit, import, withdraw, export)");
     }
 
     /** The --vault option every vault command takes. */
@@ -120,6 +120,41 @@ final class VaultCommand implements Runnable {
             } else {
                 out().println("Wrote the submission kit of " + vault.vault + " to " + out + " (layout.json, submission.key, "
                         + "submission.crs; key " + k.keyId().substring(0, 16) + "…)");
+                out().flush();
+            }
+            return MedVault.EXIT_OK;
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = {"Export the vault for a Spark cluster: manifest.json and chunks/part-NNNNN.parquet, one row per",
+                "chunk (canonical order, digest, record ids, slots, ciphertexts). All public; the Spark job re-derives the",
+                "vault digest from the rows and refuses an export that does not match its manifest."})
+    static final class Export extends BaseCommand {
+        @Mixin
+        VaultOption vault;
+
+        @Option(names = "--parquet", paramLabel = "DIR", required = true,
+                description = "New (or empty) directory to write the export into.")
+        Path dir;
+
+        @Option(names = "--chunks-per-file", paramLabel = "N", defaultValue = "" + org.medvault.app.vault.VaultExport.DEFAULT_CHUNKS_PER_FILE,
+                description = "Chunks per Parquet file, Spark's unit of splitting (default: ${DEFAULT-VALUE}).")
+        int chunksPerFile;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            org.medvault.app.vault.VaultExport.Summary r =
+                    new org.medvault.app.vault.VaultExport(progressFor(output)).export(vault.vault, dir, chunksPerFile);
+            if (output.json) {
+                printJson(r);
+            } else {
+                out().println(String.format(java.util.Locale.ROOT,
+                        "Exported %d records in %d chunks (%d Parquet files, %s) to %s in %.1f s; vault digest %s…",
+                        r.records(), r.chunks(), r.files(), size(r.bytes()), r.dir(), r.seconds(), r.vaultDigest().substring(0, 16)));
                 out().flush();
             }
             return MedVault.EXIT_OK;

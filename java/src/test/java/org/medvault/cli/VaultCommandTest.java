@@ -72,6 +72,39 @@ class VaultCommandTest {
     }
 
     @Test
+    void exportWritesParquetAndAManifestThatNamesTheVault() throws IOException {
+        Path v = init("export");
+        Cli.Result enc = Cli.run(Map.of(), "encrypt", "--vault", v.toString(), "--in", EXAMPLES.resolve("patients.csv").toString(), "-q");
+        assertEquals(0, enc.exit(), enc.toString());
+        Path dir = tmp.resolve("export-dir");
+        Cli.Result r = Cli.run(Map.of(), "vault", "export", "--vault", v.toString(), "--parquet", dir.toString(),
+                "--chunks-per-file", "4", "--json", "-q");
+        assertEquals(0, r.exit(), r.toString());
+        JsonNode out = JSON.readTree(r.out());
+        JsonNode i = info(v);
+        assertEquals(300, out.get("records").asLong());
+        assertEquals(i.get("chunks").asLong(), out.get("chunks").asLong());
+        assertEquals(i.get("digest").asText(), out.get("vaultDigest").asText());
+        org.medvault.app.vault.VaultExport.Manifest m = org.medvault.app.vault.VaultExport.readManifest(dir);
+        assertEquals(i.get("digest").asText(), m.vaultDigest());
+        assertEquals((i.get("chunks").asLong() + 3) / 4, m.files().size());
+        for (String f : m.files()) {
+            byte[] b = Files.readAllBytes(dir.resolve(f));
+            String head = new String(b, 0, 4, java.nio.charset.StandardCharsets.US_ASCII);
+            String tail = new String(b, b.length - 4, 4, java.nio.charset.StandardCharsets.US_ASCII);
+            assertEquals("PAR1PAR1", head + tail, f + " is not a Parquet file");
+        }
+        try (java.util.stream.Stream<Path> left = Files.list(tmp)) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().contains(".partial-")), "a staging directory was left");
+        }
+        // Into a directory that holds something: refused, and nothing there is touched.
+        Cli.Result again = Cli.run(Map.of(), "vault", "export", "--vault", v.toString(), "--parquet", dir.toString(), "-q");
+        assertEquals(2, again.exit(), again.toString());
+        assertTrue(again.err().contains("is not empty"), again.err());
+        assertEquals(i.get("digest").asText(), org.medvault.app.vault.VaultExport.readManifest(dir).vaultDigest());
+    }
+
+    @Test
     void dryRunShowsTheValuesOfAHospitalExportAndStoresNothing() throws IOException {
         Path hospital = EXAMPLES.resolve("fhir-hospital");
         Path v = tmp.resolve("dry.db");

@@ -425,7 +425,7 @@ public final class KeyManager {
 
         Map<String, byte[]> contents = new LinkedHashMap<>();
         List<String> names = new ArrayList<>(List.of(KeySetManifest.SERVER_KEY, KeySetManifest.PUBLIC_KEY));
-        if (!m.isThreshold()) {
+        if (!m.hasThreshold()) {
             names.add(0, KeySetManifest.CLIENT_KEY);
         }
         m.files().keySet().stream().filter(f -> !names.contains(f)).forEach(names::add);
@@ -498,7 +498,7 @@ public final class KeyManager {
                 checks.add(check("client.key decrypts public.key encryptions", () -> roundTrip(dir, cli, pub, passphraseOrNull, m.keyId())));
             }
         }
-        if (m.isThreshold()) {
+        if (m.hasThreshold()) {
             String rosterDigest = m.threshold().digest(m.keyId());
             checks.add(check("custodian roster signed by every custodian", () -> {
                 m.threshold().verify(m.keyId(), KeySetManifest.FILE_NAME);

@@ -118,8 +118,8 @@ public record KeySetManifest(
         return "custodian-" + index + ".share";
     }
 
-    @com.fasterxml.jackson.annotation.JsonIgnore
-    public boolean isThreshold() {
+    /** Not an "is" accessor: Jackson 2.20 (Spark's) would drop the "threshold" property for it. */
+    public boolean hasThreshold() {
         return threshold != null;
     }
 

@@ -63,17 +63,27 @@ public final class QueryService {
             try (ServerKey sk = key.key()) {
                 ev = evaluate(store, n, sk, plan, key.squashing(), threads);
             }
-            String digest = store.digest();
-            ResultFile.Release release = roster == null ? null
-                    : new ResultFile.Release(roster.custodians(), roster.threshold(), roster.digest(store.keyId()));
-            ResultFile rf = new ResultFile(new ResultFile.Header(query, vaultFile.getFileName().toString(), digest,
-                    store.keyId(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), n, plan.minCohort(), ev.types(),
-                    ev.pbs(), ev.seconds(), schema.canonicalJson(), key.squashing() ? Boolean.TRUE : null, ev.squashSeconds(),
-                    release, ev.outputsDigest(store.keyId())), ev.outputs(), ev.squashed());
-            AtomicFiles.write(out, rf.toBytes(), false);
-            return new RunResult(out, query, n, ev.pbs(), ev.seconds(), n == 0 ? 0 : (double) ev.pbs() / n,
-                    plan.estimatedPbsPerRecord(), n == 0 ? 0 : ev.seconds() / n, digest, store.keyId(), ev.squashSeconds());
+            return write(out, query, new Source(vaultFile.getFileName().toString(), store.digest(), store.keyId(), schema, roster),
+                    plan, ev, key.squashing());
         }
+    }
+
+    /** What a result names of the vault it was computed from. {@code roster}: null for a personal key. */
+    public record Source(String vault, String digest, String keyId, VaultSchema schema, KeySetManifest.Threshold roster) {}
+
+    /** Writes the result file of a finished evaluation (here or on a cluster) atomically. */
+    public static RunResult write(Path out, String query, Source source, QueryPlan plan, Evaluation ev, boolean squashing) {
+        long n = ev.records();
+        KeySetManifest.Threshold roster = squashing ? source.roster() : null;
+        ResultFile.Release release = roster == null ? null
+                : new ResultFile.Release(roster.custodians(), roster.threshold(), roster.digest(source.keyId()));
+        ResultFile rf = new ResultFile(new ResultFile.Header(query, source.vault(), source.digest(),
+                source.keyId(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), n, plan.minCohort(), ev.types(),
+                ev.pbs(), ev.seconds(), source.schema().canonicalJson(), squashing ? Boolean.TRUE : null, ev.squashSeconds(),
+                release, ev.outputsDigest(source.keyId())), ev.outputs(), ev.squashed());
+        AtomicFiles.write(out, rf.toBytes(), false);
+        return new RunResult(out, query, n, ev.pbs(), ev.seconds(), n == 0 ? 0 : (double) ev.pbs() / n,
+                plan.estimatedPbsPerRecord(), n == 0 ? 0 : ev.seconds() / n, source.digest(), source.keyId(), ev.squashSeconds());
     }
 
     /**
@@ -82,9 +92,9 @@ public final class QueryService {
      * in their canonical order, a deterministic executor, so the bytes depend only on (vault
      * digest, query, server key), never on threads or timing.
      */
-    record Evaluation(List<String> types, List<byte[]> outputs, List<byte[]> squashed, long pbs, double seconds,
-                      Double squashSeconds) {
-        String outputsDigest(String keyId) {
+    public record Evaluation(long records, List<String> types, List<byte[]> outputs, List<byte[]> squashed, long pbs,
+                             double seconds, Double squashSeconds) {
+        public String outputsDigest(String keyId) {
             return ResultFile.outputsDigest(keyId, types, outputs, squashed);
         }
     }
@@ -109,28 +119,37 @@ public final class QueryService {
             } finally {
                 progress.end();
             }
-            List<Ciphertext> outputs = ex.finish(sk);
-            try {
-                long pbs = FheRuntime.pbsCount() - pbs0;
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                List<byte[]> bytes = new ArrayList<>();
-                List<String> types = new ArrayList<>();
-                for (Ciphertext c : outputs) {
-                    bytes.add(c.serialize());
-                    types.add(c.type().name());
-                }
-                List<byte[]> squashed = List.of();
-                Double squashSeconds = null;
-                if (squashing) {
-                    progress.note("noise-squashing " + outputs.size() + " outputs for threshold release");
-                    long t1 = System.nanoTime();
-                    squashed = ex.squash(sk, outputs);
-                    squashSeconds = (System.nanoTime() - t1) / 1e9;
-                }
-                return new Evaluation(types, bytes, squashed, pbs, seconds, squashSeconds);
-            } finally {
-                outputs.forEach(Ciphertext::close);
+            return complete(ex, sk, squashing, progress, pbs0, t0);
+        }
+    }
+
+    /**
+     * Finishes an executor that holds every chunk of the vault (fed here, or partial results
+     * merged from a cluster): suppression, serialization and, with a squashing key, squashing.
+     * {@code pbs0}/{@code t0}: the PBS counter and clock when the query began (for its report).
+     */
+    public static Evaluation complete(QueryExecutor ex, ServerKey sk, boolean squashing, Progress progress, long pbs0, long t0) {
+        List<Ciphertext> outputs = ex.finish(sk);
+        try {
+            long pbs = FheRuntime.pbsCount() - pbs0;
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            List<byte[]> bytes = new ArrayList<>();
+            List<String> types = new ArrayList<>();
+            for (Ciphertext c : outputs) {
+                bytes.add(c.serialize());
+                types.add(c.type().name());
             }
+            List<byte[]> squashed = List.of();
+            Double squashSeconds = null;
+            if (squashing) {
+                progress.note("noise-squashing " + outputs.size() + " outputs for threshold release");
+                long t1 = System.nanoTime();
+                squashed = ex.squash(sk, outputs);
+                squashSeconds = (System.nanoTime() - t1) / 1e9;
+            }
+            return new Evaluation(ex.records(), types, bytes, squashed, pbs, seconds, squashSeconds);
+        } finally {
+            outputs.forEach(Ciphertext::close);
         }
     }
 
@@ -149,7 +168,7 @@ public final class QueryService {
         ResultFile rf = ResultFile.parse(bytes, resultFile.toString());
         ResultFile.Header h = rf.header();
         String release = null;
-        if (h.isSquashed()) {
+        if (h.hasSquashedOutputs()) {
             release = String.format(java.util.Locale.ROOT, "threshold: %d squashed outputs (%.1f s to squash)%s",
                     rf.squashed().size(), h.squashSeconds() == null ? 0.0 : h.squashSeconds(), h.release() == null
                             ? "; the vault pins no custodian roster (it was created without the key set's key.json)"
@@ -193,7 +212,7 @@ public final class QueryService {
         String kind = SecretKeyFile.readHeader(sealed, ckFile.toString()).kind();
         if (!org.medvault.app.keys.KeyManager.CLIENT_KEY_KIND.equals(kind)) {
             throw new UserException(ckFile + " is a " + kind + ", not a client key"
-                    + (rf.header().isSquashed() ? "; threshold results are released with 'decrypt partial' and 'decrypt combine'" : ""));
+                    + (rf.header().hasSquashedOutputs() ? "; threshold results are released with 'decrypt partial' and 'decrypt combine'" : ""));
         }
         byte[] secret = SecretKeyFile.open(sealed, passphrase, ckFile.toString());
         long[] values = new long[rf.outputs().size()];

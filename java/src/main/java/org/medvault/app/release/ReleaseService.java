@@ -302,7 +302,7 @@ public final class ReleaseService {
         if (!m.keyId().equals(keyId)) {
             throw new UserException(manifest + " describes key " + m.keyId() + "; the result is under key " + keyId);
         }
-        if (!m.isThreshold()) {
+        if (!m.hasThreshold()) {
             throw new UserException(manifest + " is a personal key set, not a threshold one");
         }
         m.threshold().verify(keyId, manifest.toString());
@@ -314,7 +314,7 @@ public final class ReleaseService {
 
     private static ResultFile threshold(byte[] bytes, Path file) {
         ResultFile rf = ResultFile.parse(bytes, file.toString());
-        if (!rf.header().isSquashed()) {
+        if (!rf.header().hasSquashedOutputs()) {
             throw new UserException(file + " was computed with a server key without noise squashing: it is for a personal key"
                     + " (medvault decrypt --key), not for threshold release");
         }

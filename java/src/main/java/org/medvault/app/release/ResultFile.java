@@ -30,8 +30,8 @@ public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squas
     public record Header(String query, String vault, String vaultDigest, String keyId, String created, long records,
                          int minCohort, List<String> outputTypes, long pbs, double seconds, String schema,
                          Boolean squashed, Double squashSeconds, Release release, String outputsDigest) {
-        @com.fasterxml.jackson.annotation.JsonIgnore
-        public boolean isSquashed() {
+        /** Not an "is" accessor: Jackson 2.20 (Spark's) would drop the "squashed" property for it. */
+        public boolean hasSquashedOutputs() {
             return Boolean.TRUE.equals(squashed);
         }
     }
@@ -104,7 +104,7 @@ public record ResultFile(Header header, List<byte[]> outputs, List<byte[]> squas
             b.get(o);
             outs.add(o);
         }
-        int declared = h.outputTypes().size() * (h.isSquashed() ? 2 : 1);
+        int declared = h.outputTypes().size() * (h.hasSquashedOutputs() ? 2 : 1);
         if (b.remaining() != 0 || outs.size() != declared) {
             throw new UserException(name + " is corrupt: " + outs.size() + " ciphertexts for " + declared + " declared");
         }

@@ -61,7 +61,7 @@ public final class VaultService {
             throw new UserException(publicKeyFile + " is not a MedVault public key (" + e.getMessage() + ")");
         }
         KeySetManifest manifest = manifestBeside(publicKeyFile, pkBytes, keyId);
-        KeySetManifest.Threshold roster = manifest == null || !manifest.isThreshold() ? null : manifest.threshold();
+        KeySetManifest.Threshold roster = manifest == null || !manifest.hasThreshold() ? null : manifest.threshold();
         byte[][] submission = submissionBeside(publicKeyFile, keyId);
         // The server key's digest: the vault pins it, and queries, partials and imports refuse a
         // server key that differs.
@@ -98,7 +98,7 @@ public final class VaultService {
         if (d == null || !d.sha256().equals(Digests.sha256(pkBytes))) {
             throw new UserException(manifest + " does not list " + publicKeyFile + "'s digest; the two do not belong together");
         }
-        if (m.isThreshold()) {
+        if (m.hasThreshold()) {
             m.threshold().verify(keyId, manifest.toString());
         }
         return m;

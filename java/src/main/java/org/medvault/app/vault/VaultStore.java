@@ -617,22 +617,34 @@ public final class VaultStore implements AutoCloseable {
      */
     public String digest() {
         try {
-            MessageDigest md = Digests.newSha256();
-            md.update("medvault-vault-digest-v2\n".getBytes(StandardCharsets.UTF_8));
             KeySetManifest.Threshold roster = roster();
-            md.update((schema().digest() + "\n" + keyId() + "\n" + (roster == null ? "-" : roster.digest(keyId())) + "\n")
-                    .getBytes(StandardCharsets.UTF_8));
+            List<VaultExport.RecordRef> refs = new ArrayList<>();
             try (Statement s = db.createStatement();
                  ResultSet r = s.executeQuery("SELECT r.id, c.sha256, r.slot FROM records r JOIN chunks c ON c.id = r.chunk_id"
                          + " ORDER BY r.id")) {
                 while (r.next()) {
-                    md.update((r.getString(1) + "\0" + r.getString(2) + "\0" + r.getInt(3) + "\n").getBytes(StandardCharsets.UTF_8));
+                    refs.add(new VaultExport.RecordRef(r.getString(1), r.getString(2), r.getInt(3)));
                 }
             }
-            return HexFormat.of().formatHex(md.digest());
+            return digest(schema().digest(), keyId(), roster == null ? null : roster.digest(keyId()), refs);
         } catch (SQLException e) {
             throw failure("read", e);
         }
+    }
+
+    /**
+     * The vault digest of its parts; {@code records} in id order (SQLite's: UTF-8 bytes). A vault
+     * export's reader re-derives it from the rows it read.
+     */
+    public static String digest(String schemaDigest, String keyId, String rosterDigest, List<VaultExport.RecordRef> records) {
+        MessageDigest md = Digests.newSha256();
+        md.update("medvault-vault-digest-v2\n".getBytes(StandardCharsets.UTF_8));
+        md.update((schemaDigest + "\n" + keyId + "\n" + (rosterDigest == null ? "-" : rosterDigest) + "\n")
+                .getBytes(StandardCharsets.UTF_8));
+        for (VaultExport.RecordRef r : records) {
+            md.update((r.id() + "\0" + r.chunkSha256() + "\0" + r.slot() + "\n").getBytes(StandardCharsets.UTF_8));
+        }
+        return HexFormat.of().formatHex(md.digest());
     }
 
     private UserException failure(String what, SQLException e) {
