@@ -96,9 +96,14 @@ final class DecryptCommand extends BaseCommand {
                 description = "Your own copy of the vault (its digest must match the result's).")
         Path vault;
 
-        @Option(names = "--server-key", paramLabel = "FILE|DIR", required = true,
+        @Option(names = "--server-key", paramLabel = "FILE|DIR",
                 description = "The key set's server.key (with noise squashing), to re-derive the result.")
         Path serverKey;
+
+        @Option(names = "--derived", paramLabel = "FILE",
+                description = {"Your own derivation instead of re-deriving here: a result file you made from your vault copy",
+                    "(e.g. with the Spark job on your own cluster). It must name your vault's digest and the same query."})
+        Path derived;
 
         @Option(names = "--signers", paramLabel = "I,J,…", required = true, split = ",",
                 description = "The t custodians who release together (including you), e.g. 1,3,4.")
@@ -116,10 +121,13 @@ final class DecryptCommand extends BaseCommand {
 
         @Override
         int run() {
+            if ((serverKey == null) == (derived == null)) {
+                throw UserException.usage("give exactly one of --server-key (re-derive here) and --derived (your own derivation)");
+            }
             char[] secret = passphrase.obtain(root(), "passphrase for " + share, false);
             ReleaseService.PartialResult r;
             try {
-                r = new ReleaseService(progressFor(output)).partial(share, secret, result, vault, serverKey, signers, out);
+                r = new ReleaseService(progressFor(output)).partial(share, secret, result, vault, serverKey, derived, signers, out);
             } finally {
                 Passphrases.wipe(secret);
             }

@@ -104,7 +104,25 @@ class ThresholdCommandTest {
         Files.copy(vault, custodianVault);
 
         result = query(vault, QUERY, "r.mvr");
-        released134 = partials("1,3,4", result, "p134-");
+        // Custodian 1 re-derives the result here; 3 and 4 bring their own derivation, made once
+        // from their vault copy (as on their own cluster: 'decrypt partial --derived').
+        Path own = query(custodianVault, QUERY, "own-derivation.mvr");
+        released134 = new ArrayList<>(partials("1", "1,3,4", result, "p134-"));
+        for (int i : new int[] {3, 4}) {
+            Cli.Result r = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(i)), "decrypt", "partial", "--share",
+                    keys.resolve("custodian-" + i + ".share").toString(), "--result", result.toString(), "--vault",
+                    custodianVault.toString(), "--derived", own.toString(), "--signers", "1,3,4", "--out",
+                    tmp.resolve("p134-" + i + ".mvp").toString(), "-q");
+            assertEquals(0, r.exit(), r.toString());
+            released134.add(tmp.resolve("p134-" + i + ".mvp").toString());
+        }
+        // A derivation of another query is no derivation of this result.
+        Cli.Result other = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(5)), "decrypt", "partial", "--share",
+                keys.resolve("custodian-5.share").toString(), "--result", result.toString(), "--vault", custodianVault.toString(),
+                "--derived", query(custodianVault, "SELECT count(*) WHERE age >= 18", "other-derivation.mvr").toString(),
+                "--signers", "1,3,5", "-q");
+        assertEquals(1, other.exit(), other.toString());
+        assertTrue(other.err().contains("is not a derivation of"), other.err());
     }
 
     static Path query(Path v, String q, String name) {
@@ -145,8 +163,13 @@ class ThresholdCommandTest {
     }
 
     static List<String> partials(String signers, Path res, String prefix) {
+        return partials(signers, signers, res, prefix);
+    }
+
+    /** Partials of the custodians in {@code who} (each re-deriving the result) for the set {@code signers}. */
+    static List<String> partials(String who, String signers, Path res, String prefix) {
         List<String> files = new ArrayList<>();
-        for (String s : signers.split(",")) {
+        for (String s : who.split(",")) {
             int i = Integer.parseInt(s);
             Cli.Result r = partial(i, signers, res, prefix + i + ".mvp");
             assertEquals(0, r.exit(), r.toString());

@@ -97,6 +97,8 @@ class VaultCommandTest {
         try (java.util.stream.Stream<Path> left = Files.list(tmp)) {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().contains(".partial-")), "a staging directory was left");
         }
+        assertEquals("rwxr-xr-x", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)),
+                "an export is public data that every executor's user reads");
         // Into a directory that holds something: refused, and nothing there is touched.
         Cli.Result again = Cli.run(Map.of(), "vault", "export", "--vault", v.toString(), "--parquet", dir.toString(), "-q");
         assertEquals(2, again.exit(), again.toString());

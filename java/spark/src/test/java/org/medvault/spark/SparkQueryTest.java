@@ -33,7 +33,8 @@ import org.medvault.cli.MedVault;
  * batches (6 chunks), one query with additive and extremum outputs, noise-squashed.
  */
 class SparkQueryTest {
-    static final String QUERY = "SELECT count(*), avg(bp_sys), max(age) WHERE age >= 40";
+    /** Over the first 12 patients: 12 records, avg(bp_sys) 140.5, max(age) 83 (computed from the CSV). */
+    static final String QUERY = "SELECT count(*), avg(bp_sys), max(age) WHERE age >= 30";
     static final Path ROOT = Path.of(System.getProperty("medvault.root", "../..")).toAbsolutePath().normalize();
 
     @TempDir
@@ -44,18 +45,35 @@ class SparkQueryTest {
     static Path export;
     static String localOutputs;
 
-    static int cli(String... args) {
+    static void cli(String... args) {
+        cliOutput(0, 0, args);
+    }
+
+    static String passphrase(int custodian) {
+        return "spark test passphrase of custodian " + custodian;
+    }
+
+    /**
+     * Runs the CLI in this JVM and returns stdout, asserting the exit code. The environment holds
+     * every custodian's passphrase for key generation and, with {@code custodian} > 0, that
+     * custodian's as MEDVAULT_PASSPHRASE (to unseal their share).
+     */
+    static String cliOutput(int custodian, int expectedExit, String... args) {
         Map<String, String> env = new HashMap<>();
         for (int i = 1; i <= 3; i++) {
-            env.put("MEDVAULT_PASSPHRASE_" + i, "spark test passphrase of custodian " + i);
+            env.put("MEDVAULT_PASSPHRASE_" + i, passphrase(i));
+        }
+        if (custodian > 0) {
+            env.put("MEDVAULT_PASSPHRASE", passphrase(custodian));
         }
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         CommandLine cl = MedVault.commandLine(env, null);
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
-        cl.setOut(new PrintWriter(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         int code = cl.execute(args);
-        assertEquals(0, code, () -> String.join(" ", args) + ": " + err.toString(StandardCharsets.UTF_8));
-        return code;
+        assertEquals(expectedExit, code, () -> String.join(" ", args) + ": " + err.toString(StandardCharsets.UTF_8));
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     @BeforeAll
@@ -121,6 +139,25 @@ class SparkQueryTest {
         assertEquals(12, o.result().records());
         assertEquals(1, ExecutorKeys.loads() - loads, "one key load for three tasks in one executor JVM");
         assertEquals(localOutputs, outputsOf("spark-vault.mvr"), "Spark's outputs differ from the local CLI's");
+
+        // Custodians 1 and 2 release the analyst's (local) result with their own Spark derivation
+        // instead of re-deriving on one machine: the outputs match, so they decrypt and combine.
+        String local = dir.resolve("local.mvr").toString();
+        String derived = dir.resolve("spark-vault.mvr").toString();
+        List<String> partials = new ArrayList<>();
+        for (int i = 1; i <= 2; i++) {
+            String p = dir.resolve("p" + i + ".mvp").toString();
+            cliOutput(i, 0, "decrypt", "partial", "--share", keys.resolve("custodian-" + i + ".share").toString(), "--result", local,
+                    "--vault", vault.toString(), "--derived", derived, "--signers", "1,2", "--out", p, "-q");
+            partials.add(p);
+        }
+        cliOutput(3, 2, "decrypt", "partial", "--share", keys.resolve("custodian-3.share").toString(), "--result", local,
+                "--vault", vault.toString(), "--derived", derived, "--server-key", keys.resolve("server.key").toString(),
+                "--signers", "1,3", "-q");
+        List<String> combine = new ArrayList<>(List.of("decrypt", "combine", "--result", local, "--vault", vault.toString(), "-q"));
+        combine.addAll(partials);
+        String released = cliOutput(0, 0, combine.toArray(String[]::new));
+        assertTrue(released.matches("(?s).*count\\(\\*\\)\\s+12\\b.*avg\\(bp_sys\\)\\s+140\\.5\\b.*max\\(age\\)\\s+83\\b.*"), released);
     }
 
     /**

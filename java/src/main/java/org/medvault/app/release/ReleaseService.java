@@ -67,6 +67,18 @@ public final class ReleaseService {
      */
     public PartialResult partial(Path shareFile, char[] passphrase, Path resultFile, Path vaultFile, Path serverKeyFile,
                                  List<Integer> signers, Path out) {
+        return partial(shareFile, passphrase, resultFile, vaultFile, serverKeyFile, null, signers, out);
+    }
+
+    /**
+     * As above; with {@code derivedFile} (not null) the custodian's own derivation is read from that
+     * result file instead of computed here: one the custodian made from their own vault copy, e.g.
+     * on their own Spark cluster. It must name this vault's digest, key, schema and the same query;
+     * its outputs are then compared byte for byte like a local derivation's, and they are what is
+     * decrypted. Whoever made it is trusted as the custodian's own machine is.
+     */
+    public PartialResult partial(Path shareFile, char[] passphrase, Path resultFile, Path vaultFile, Path serverKeyFile,
+                                 Path derivedFile, List<Integer> signers, Path out) {
         long t0 = System.nanoTime();
         ResultFile rf = threshold(AtomicFiles.read(resultFile, "result"), resultFile);
         ResultFile.Header h = rf.header();
@@ -130,13 +142,30 @@ public final class ReleaseService {
             // 3. Derive the outputs ourselves and compare every byte.
             long d0 = System.nanoTime();
             QueryService.Evaluation ev;
-            ServerKeyFiles.Loaded key = queries.loadServerKey(serverKeyFile, store);
-            try (ServerKey sk = key.key()) {
-                if (!key.squashing()) {
-                    throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");
+            if (derivedFile != null) {
+                ResultFile own = threshold(AtomicFiles.read(derivedFile, "derived result"), derivedFile);
+                ResultFile.Header oh = own.header();
+                if (!oh.vaultDigest().equals(vaultDigest) || !oh.keyId().equals(store.keyId()) || !oh.query().equals(h.query())
+                        || !oh.schema().equals(schema.canonicalJson()) || oh.records() != records) {
+                    throw new UserException(derivedFile + " is not a derivation of '" + h.query() + "' from " + vaultFile
+                            + " (it names vault " + QueryService.abbreviate(oh.vaultDigest()) + " and query '" + oh.query()
+                            + "'); refusing (nothing was unsealed)");
                 }
-                progress.note("re-deriving the result from " + vaultFile + " (" + records + " records)");
-                ev = queries.evaluate(store, records, sk, plan, true, 0);
+                progress.note("taking the derivation of " + derivedFile + " (made from " + vaultFile + ")");
+                ev = new QueryService.Evaluation(oh.records(), oh.outputTypes(), own.outputs(), own.squashed(), oh.pbs(), oh.seconds(),
+                        oh.squashSeconds());
+            } else {
+                if (serverKeyFile == null) {
+                    throw UserException.usage("give --server-key to re-derive the result (or --derived with your own derivation)");
+                }
+                ServerKeyFiles.Loaded key = queries.loadServerKey(serverKeyFile, store);
+                try (ServerKey sk = key.key()) {
+                    if (!key.squashing()) {
+                        throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");
+                    }
+                    progress.note("re-deriving the result from " + vaultFile + " (" + records + " records)");
+                    ev = queries.evaluate(store, records, sk, plan, true, 0);
+                }
             }
             double deriveSeconds = (System.nanoTime() - d0) / 1e9;
             String derived = ev.outputsDigest(store.keyId());

@@ -86,6 +86,12 @@ public final class VaultExport {
         try {
             Files.createDirectories(parent);
             staging = Files.createTempDirectory(parent, "." + dir.getFileName() + ".partial-");
+            // Public data for every executor's user to read (a temporary directory starts as 0700).
+            try {
+                Files.setPosixFilePermissions(staging, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            } catch (UnsupportedOperationException notPosix) {
+                // the file system's own defaults apply
+            }
             Files.createDirectories(staging.resolve(CHUNKS));
         } catch (IOException e) {
             throw new UserException("cannot create " + dir + ": " + AtomicFiles.describe(e), e);
