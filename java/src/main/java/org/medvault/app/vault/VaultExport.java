@@ -213,7 +213,9 @@ public final class VaultExport {
         KeySetManifest.Threshold roster = m.roster(dir);
         List<RecordRef> sorted = new ArrayList<>(refs);
         sorted.sort(Comparator.comparing(r -> r.id().getBytes(StandardCharsets.UTF_8), java.util.Arrays::compareUnsigned));
-        return VaultStore.digest(m.schema(dir).digest(), m.keyId(), roster == null ? null : roster.digest(m.keyId()), sorted);
+        VaultStore.Digest d = new VaultStore.Digest(m.schema(dir).digest(), m.keyId(), roster == null ? null : roster.digest(m.keyId()));
+        sorted.forEach(d::add);
+        return d.hex();
     }
 
     private static boolean isEmptyDir(Path dir) {

@@ -618,33 +618,40 @@ public final class VaultStore implements AutoCloseable {
     public String digest() {
         try {
             KeySetManifest.Threshold roster = roster();
-            List<VaultExport.RecordRef> refs = new ArrayList<>();
+            Digest d = new Digest(schema().digest(), keyId(), roster == null ? null : roster.digest(keyId()));
             try (Statement s = db.createStatement();
                  ResultSet r = s.executeQuery("SELECT r.id, c.sha256, r.slot FROM records r JOIN chunks c ON c.id = r.chunk_id"
                          + " ORDER BY r.id")) {
                 while (r.next()) {
-                    refs.add(new VaultExport.RecordRef(r.getString(1), r.getString(2), r.getInt(3)));
+                    d.add(new VaultExport.RecordRef(r.getString(1), r.getString(2), r.getInt(3)));
                 }
             }
-            return digest(schema().digest(), keyId(), roster == null ? null : roster.digest(keyId()), refs);
+            return d.hex();
         } catch (SQLException e) {
             throw failure("read", e);
         }
     }
 
     /**
-     * The vault digest of its parts; {@code records} in id order (SQLite's: UTF-8 bytes). A vault
-     * export's reader re-derives it from the rows it read.
+     * The vault digest of its parts, fed record by record in id order (SQLite's: UTF-8 bytes) so
+     * no list of a million records is held. A vault export's reader re-derives it from its rows.
      */
-    public static String digest(String schemaDigest, String keyId, String rosterDigest, List<VaultExport.RecordRef> records) {
-        MessageDigest md = Digests.newSha256();
-        md.update("medvault-vault-digest-v2\n".getBytes(StandardCharsets.UTF_8));
-        md.update((schemaDigest + "\n" + keyId + "\n" + (rosterDigest == null ? "-" : rosterDigest) + "\n")
-                .getBytes(StandardCharsets.UTF_8));
-        for (VaultExport.RecordRef r : records) {
+    public static final class Digest {
+        private final MessageDigest md = Digests.newSha256();
+
+        public Digest(String schemaDigest, String keyId, String rosterDigest) {
+            md.update("medvault-vault-digest-v2\n".getBytes(StandardCharsets.UTF_8));
+            md.update((schemaDigest + "\n" + keyId + "\n" + (rosterDigest == null ? "-" : rosterDigest) + "\n")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+
+        public void add(VaultExport.RecordRef r) {
             md.update((r.id() + "\0" + r.chunkSha256() + "\0" + r.slot() + "\n").getBytes(StandardCharsets.UTF_8));
         }
-        return HexFormat.of().formatHex(md.digest());
+
+        public String hex() {
+            return HexFormat.of().formatHex(md.digest());
+        }
     }
 
     private UserException failure(String what, SQLException e) {
