@@ -1,12 +1,8 @@
 package org.medvault.spark;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -15,11 +11,9 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import org.apache.spark.sql.SparkSession;
-import picocli.CommandLine;
 
 import org.medvault.app.Progress;
 import org.medvault.app.release.QueryService;
-import org.medvault.cli.MedVault;
 
 /**
  * {@code scripts/bench} (its Spark part): the Spark job against the local CLI on the same vault in
@@ -33,16 +27,6 @@ public final class SparkBench {
 
     private SparkBench() {}
 
-    static void cli(Map<String, String> env, String... args) {
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        CommandLine cl = MedVault.commandLine(env, null);
-        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
-        cl.setOut(new PrintWriter(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-        if (cl.execute(args) != 0) {
-            throw new IllegalStateException(String.join(" ", args) + ": " + err.toString(StandardCharsets.UTF_8));
-        }
-    }
-
     private static String f(String fmt, Object... a) {
         return String.format(Locale.ROOT, fmt, a);
     }
@@ -53,24 +37,9 @@ public final class SparkBench {
         int records = quick ? 16 : 48;
         int perBatch = 8;
         Path work = Files.createTempDirectory("medvault-spark-bench");
-        Map<String, String> env = new HashMap<>();
-        for (int i = 1; i <= 3; i++) {
-            env.put("MEDVAULT_PASSPHRASE_" + i, "spark bench passphrase of custodian " + i);
-        }
         Path keys = work.resolve("keys");
         Path vault = work.resolve("vault.db");
-        cli(env, "keys", "generate", "--custodians", "3", "--threshold", "2", "--out", keys.toString(), "-q");
-        cli(env, "vault", "init", "--schema", root.resolve("examples/schema.json").toString(), "--public-key",
-                keys.resolve("public.key").toString(), "--vault", vault.toString(), "-q");
-        List<String> lines = Files.readAllLines(root.resolve("examples/patients.csv"));
-        for (int b = 0; b < records / perBatch; b++) {
-            List<String> batch = new ArrayList<>();
-            batch.add(lines.get(0));
-            batch.addAll(lines.subList(1 + perBatch * b, 1 + perBatch * (b + 1)));
-            Path csv = work.resolve("batch-" + b + ".csv");
-            Files.write(csv, batch);
-            cli(env, "encrypt", "--vault", vault.toString(), "--in", csv.toString(), "-q");
-        }
+        SparkQueryTest.keySetAndVault(root, work, keys, vault, records / perBatch, perBatch);
         int chunks = records / perBatch;
         Path serverKey = keys.resolve("server.key");
         QueryService qs = new QueryService(Progress.NONE);

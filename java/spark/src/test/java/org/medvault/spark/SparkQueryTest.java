@@ -76,22 +76,30 @@ class SparkQueryTest {
         return out.toString(StandardCharsets.UTF_8);
     }
 
+    /**
+     * A 2-of-3 threshold key set in {@code keys} and a vault of the first batches × perBatch
+     * patients of examples/patients.csv, one encrypt (one chunk) per batch (also SparkBench's).
+     */
+    static void keySetAndVault(Path root, Path work, Path keys, Path vault, int batches, int perBatch) throws IOException {
+        cli("keys", "generate", "--custodians", "3", "--threshold", "2", "--out", keys.toString(), "-q");
+        cli("vault", "init", "--schema", root.resolve("examples/schema.json").toString(), "--public-key",
+                keys.resolve("public.key").toString(), "--vault", vault.toString(), "-q");
+        List<String> lines = Files.readAllLines(root.resolve("examples/patients.csv"));
+        for (int b = 0; b < batches; b++) {
+            List<String> batch = new ArrayList<>();
+            batch.add(lines.get(0));
+            batch.addAll(lines.subList(1 + perBatch * b, 1 + perBatch * (b + 1)));
+            Path csv = work.resolve("batch-" + b + ".csv");
+            Files.write(csv, batch);
+            cli("encrypt", "--vault", vault.toString(), "--in", csv.toString(), "-q");
+        }
+    }
+
     @BeforeAll
     static void setUp() throws IOException {
         keys = dir.resolve("keys");
         vault = dir.resolve("vault.db");
-        cli("keys", "generate", "--custodians", "3", "--threshold", "2", "--out", keys.toString(), "-q");
-        cli("vault", "init", "--schema", ROOT.resolve("examples/schema.json").toString(), "--public-key",
-                keys.resolve("public.key").toString(), "--vault", vault.toString(), "-q");
-        List<String> lines = Files.readAllLines(ROOT.resolve("examples/patients.csv"));
-        for (int b = 0; b < 6; b++) {
-            List<String> batch = new ArrayList<>();
-            batch.add(lines.get(0));
-            batch.addAll(lines.subList(1 + 2 * b, 3 + 2 * b));
-            Path csv = dir.resolve("batch-" + b + ".csv");
-            Files.write(csv, batch);
-            cli("encrypt", "--vault", vault.toString(), "--in", csv.toString(), "-q");
-        }
+        keySetAndVault(ROOT, dir, keys, vault, 6, 2);
         Path local = dir.resolve("local.mvr");
         cli("query", "--vault", vault.toString(), "--server-key", keys.resolve("server.key").toString(), QUERY,
                 "--out", local.toString(), "-q");
