@@ -1,4 +1,4 @@
-//! Threshold release math (DESIGN.md, "Threshold release"): replicated (CNF) t-of-n sharing of the
+//! Threshold release math (docs/architecture.md, "Threshold release math"): replicated (CNF) t-of-n sharing of the
 //! 128-bit noise-squashing secret key over Z_2^128, partial decryptions with PRF-derived flooding
 //! noise, and combination. Only wrapping u128 arithmetic; no inverses.
 //!

@@ -3,7 +3,7 @@
 //! tfhe-rs parallelises inside an operation with rayon, and rayon splits work adaptively (a stolen
 //! job resets the split), so the tree in which an operation combines its blocks — and with it the
 //! noise, hence the bytes, of the result — depends on scheduling. Custodians must re-derive a
-//! query's outputs byte for byte (DESIGN.md, "Derive before decrypt"), so query evaluation runs
+//! query's outputs byte for byte (docs/architecture.md, "Derive before decrypt"), so query evaluation runs
 //! each task (one record's contributions, one output's reduction, one squash) entirely on one
 //! worker whose rayon pool has a single thread: inside a task every split is decided by sizes
 //! alone. Parallelism comes from running tasks side by side; results come back in task order, so

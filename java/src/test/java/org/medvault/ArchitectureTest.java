@@ -18,7 +18,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The house rules, checked on the sources: every import points down the layers of DESIGN.md, no
+ * The house rules, checked on the sources: every import points down the layers of docs/architecture.md, no
  * package name is used twice, and no benchmark harness lives in the product's sources.
  */
 class ArchitectureTest {

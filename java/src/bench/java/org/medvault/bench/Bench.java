@@ -268,7 +268,8 @@ public final class Bench {
             Path out = work.resolve("p" + i + ".mvp");
             long t = System.nanoTime();
             release.partial(share, ("bench custodian " + i).toCharArray(), result, tv, tkeys.resolve("server.key"), List.of(1, 3, 4),
-                    out);
+                    out, new org.medvault.app.release.ReleaseLedger(work.resolve("ledger-" + i),
+                            org.medvault.app.release.ReleaseLedger.DEFAULT_LIMIT));
             partialSeconds += (System.nanoTime() - t) / 1e9;
             partials.add(out.toString());
         }
@@ -288,7 +289,7 @@ public final class Bench {
                 f("%.3f s", partialSeconds / 3), unseal / (partialSeconds / 3), "share of the partial's time");
         long c = System.nanoTime();
         org.medvault.app.release.QueryService.Released released = release.combine(result,
-                partials.stream().map(Path::of).toList(), tv, null);
+                partials.stream().map(Path::of).toList(), tv, null, rosterFingerprint(tkeys));
         double combine = (System.nanoTime() - c) / 1e9;
         long l = System.nanoTime();
         byte[] resultBytes = Files.readAllBytes(result); // read once, as combine does
@@ -337,6 +338,10 @@ public final class Bench {
      * 10 ms): warm up for 0.1 s (JIT), then run for at least 0.25 s — the same policy as the Rust
      * baseline's {@code time}, so microsecond rows compare like with like.
      */
+    private static String rosterFingerprint(Path keys) throws IOException {
+        return org.medvault.app.keys.KeySetManifest.parse(Files.readAllBytes(keys.resolve("key.json")), "key.json").rosterFingerprint();
+    }
+
     private static double time(int reps, Runnable r) {
         long t0 = System.nanoTime();
         r.run();

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Locale;
 
 import org.medvault.app.release.QueryService;
+import org.medvault.app.release.ReleaseLedger;
 import org.medvault.app.release.ReleaseService;
 import org.medvault.common.UserException;
 import org.medvault.query.QueryPlan;
@@ -60,8 +61,10 @@ final class DecryptCommand extends BaseCommand {
         }
         PrintWriter out = cmd.out();
         out.println(r.query());
+        out.println("  over " + r.records() + " records; cohorts under " + r.minCohort() + " suppressed");
         if (r.signers() != null) {
-            out.println("  released by custodians " + String.join(", ", r.signers().stream().map(String::valueOf).toList()));
+            out.println("  released by custodians " + String.join(", ", r.signers().stream().map(String::valueOf).toList())
+                    + " of roster " + r.roster());
         }
         for (QueryPlan.Statistic s : r.statistics()) {
             if (s.buckets() != null) {
@@ -83,8 +86,11 @@ final class DecryptCommand extends BaseCommand {
                 "and refuses unless the result's ciphertexts are exactly what that derives",
                 "(a crafted result could otherwise extract the key); only then is your",
                 "share unsealed. Any t partials of one signer set release the result. The",
-                "same request always gives the same bytes. The share's passphrase comes",
-                "from --passphrase-file, $MEDVAULT_PASSPHRASE or a prompt."})
+                "same request always gives the same bytes. No vault whose k is below the",
+                "roster's pinned floor is released from. Every distinct squashed block you",
+                "release is counted in your ledger (default: SHARE.ledger); past the limit",
+                "that keeps the flooding bound, releases are refused. The share's",
+                "passphrase comes from --passphrase-file, $MEDVAULT_PASSPHRASE or a prompt."})
     static final class Partial extends BaseCommand {
         @Option(names = "--share", paramLabel = "FILE", required = true, description = "Your custodian-<i>.share.")
         Path share;
@@ -96,14 +102,18 @@ final class DecryptCommand extends BaseCommand {
                 description = "Your own copy of the vault (its digest must match the result's).")
         Path vault;
 
-        @Option(names = "--server-key", paramLabel = "FILE|DIR",
+        @Option(names = "--server-key", paramLabel = "FILE|DIR", required = true,
                 description = "The key set's server.key (with noise squashing), to re-derive the result.")
         Path serverKey;
 
-        @Option(names = "--derived", paramLabel = "FILE",
-                description = {"Your own derivation instead of re-deriving here: a result file you made from your vault copy",
-                    "(e.g. with the Spark job on your own cluster). It must name your vault's digest and the same query."})
-        Path derived;
+        @Option(names = "--ledger", paramLabel = "FILE",
+                description = "Your count of released blocks for this key. Default: SHARE.ledger beside the share.")
+        Path ledger;
+
+        @Option(names = "--max-released-blocks", paramLabel = "N",
+                description = "Refuse once this many distinct squashed blocks were released (at most and by default "
+                        + ReleaseLedger.DEFAULT_LIMIT + ").")
+        Long maxBlocks;
 
         @Option(names = "--signers", paramLabel = "I,J,…", required = true, split = ",",
                 description = "The t custodians who release together (including you), e.g. 1,3,4.")
@@ -121,13 +131,12 @@ final class DecryptCommand extends BaseCommand {
 
         @Override
         int run() {
-            if ((serverKey == null) == (derived == null)) {
-                throw UserException.usage("give exactly one of --server-key (re-derive here) and --derived (your own derivation)");
-            }
+            ReleaseLedger book = new ReleaseLedger(ledger != null ? ledger : ReleaseLedger.besideShare(share),
+                    maxBlocks != null ? maxBlocks : ReleaseLedger.DEFAULT_LIMIT);
             char[] secret = passphrase.obtain(root(), "passphrase for " + share, false);
             ReleaseService.PartialResult r;
             try {
-                r = new ReleaseService(progressFor(output)).partial(share, secret, result, vault, serverKey, derived, signers, out);
+                r = new ReleaseService(progressFor(output)).partial(share, secret, result, vault, serverKey, signers, out, book);
             } finally {
                 Passphrases.wipe(secret);
             }
@@ -138,10 +147,12 @@ final class DecryptCommand extends BaseCommand {
             out().printf(Locale.ROOT, "Custodian %d's partial decryption written to %s (%.1f s, %.1f s of it re-deriving the result)%n",
                     r.custodian(), r.out(), r.seconds(), r.deriveSeconds());
             out().println("  query:   " + r.query());
-            out().println("  vault:   sha256 " + r.vaultDigest());
+            out().println("  vault:   sha256 " + r.vaultDigest() + " (" + r.records() + " records; cohorts under " + r.minCohort()
+                    + " suppressed)");
             out().println("  outputs: sha256 " + r.outputsDigest() + " (re-derived, identical)");
-            out().println("  signers: " + String.join(",", r.signers().stream().map(String::valueOf).toList()));
+            out().println("  signers: " + String.join(",", r.signers().stream().map(String::valueOf).toList()) + " of roster " + r.roster());
             out().println("  " + r.outputs() + " outputs, " + r.blocks() + " squashed blocks; signed (Ed25519)");
+            out().println("  ledger:  " + r.ledgerBlocks() + " of " + r.ledgerLimit() + " distinct blocks released under this key");
             out().flush();
             return MedVault.EXIT_OK;
         }
@@ -151,9 +162,11 @@ final class DecryptCommand extends BaseCommand {
             description = {"Verify t custodians' partials and print the released statistics.",
                 "Each partial's signature is checked against the custodian roster your",
                 "vault pinned at creation (--vault) or a key.json you trust (--keys), never",
-                "keys the result names; key, roster, outputs, query, vault, threshold and",
-                "signer set must match. Fewer than t, duplicates, mixed signer sets or",
-                "partials of other outputs are refused."})
+                "keys the result names, and the roster must have the fingerprint you",
+                "were given at the key ceremony (--roster): anyone can sign a roster of",
+                "keys they made. Key, roster, outputs, query, vault, threshold and signer",
+                "set must match. Fewer than t, duplicates, mixed signer sets or partials",
+                "of other outputs are refused."})
     static final class Combine extends BaseCommand {
         @Option(names = "--result", paramLabel = "FILE", required = true, description = "The .mvr result.")
         Path result;
@@ -166,6 +179,10 @@ final class DecryptCommand extends BaseCommand {
                 description = "Trust the custodian roster of this key.json (with --vault: both must agree).")
         Path keys;
 
+        @Option(names = "--roster", paramLabel = "FINGERPRINT", required = true,
+                description = "The custodian roster's fingerprint published at the key ceremony (e.g. 62b0-baaf-27aa-e6f4-…).")
+        String roster;
+
         @Parameters(paramLabel = "PARTIAL", arity = "1..*", description = "The custodians' .mvp files.")
         List<Path> partials;
 
@@ -174,7 +191,7 @@ final class DecryptCommand extends BaseCommand {
 
         @Override
         int run() {
-            return print(this, output, new ReleaseService(progressFor(output)).combine(result, partials, vault, keys));
+            return print(this, output, new ReleaseService(progressFor(output)).combine(result, partials, vault, keys, roster));
         }
     }
 }

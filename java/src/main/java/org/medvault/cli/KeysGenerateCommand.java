@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 
 import org.medvault.app.keys.KeyManager;
+import org.medvault.app.keys.KeySetManifest;
 import org.medvault.common.UserException;
 import org.medvault.fhe.FheConfig;
 
@@ -25,7 +26,9 @@ import picocli.CommandLine.Option;
             "passphrase, with an Ed25519 signing key) so that any T of them release a",
             "result and fewer learn nothing; no client.key is ever written. Custodian",
             "i's passphrase comes from the i-th file of --share-passphrase-files, else",
-            "$MEDVAULT_PASSPHRASE_<i>, else a prompt."})
+            "$MEDVAULT_PASSPHRASE_<i>, else a prompt. The roster (custodians' signing",
+            "keys, T, N and --min-cohort-floor) is signed by every custodian; publish",
+            "its fingerprint: whoever combines a release checks it (--roster)."})
 final class KeysGenerateCommand extends BaseCommand {
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "${sys:user.home}/.medvault",
             description = "Directory for the key set (created 0700 if missing). Default: ${DEFAULT-VALUE}")
@@ -42,6 +45,12 @@ final class KeysGenerateCommand extends BaseCommand {
 
     @Option(names = "--threshold", paramLabel = "T", description = "Threshold key: custodians needed to release a result (2..N).")
     Integer threshold;
+
+    @Option(names = "--min-cohort-floor", paramLabel = "K",
+            description = {"Threshold key: the smallest cohort any release may show, pinned in the signed roster;",
+                "no vault with a smaller k is created and no custodian signs below it. Default: "
+                    + KeySetManifest.Threshold.DEFAULT_FLOOR + "."})
+    Integer minCohortFloor;
 
     @Option(names = "--share-passphrase-files", paramLabel = "FILE", split = ",",
             description = "Threshold key: one passphrase file per custodian, in custodian order (comma-separated).")
@@ -107,6 +116,8 @@ final class KeysGenerateCommand extends BaseCommand {
                     + custodians + " custodians");
         }
         KeyManager.checkCeremony(custodians, threshold); // before any passphrase prompt
+        int floor = minCohortFloor == null ? KeySetManifest.Threshold.DEFAULT_FLOOR : minCohortFloor;
+        KeyManager.checkFloor(floor);
         List<char[]> secrets = new ArrayList<>();
         KeyManager.GenerateResult r;
         try {
@@ -123,7 +134,8 @@ final class KeysGenerateCommand extends BaseCommand {
                 secrets.add(p);
                 newPassphrase.check(p, "custodian " + i + "'s passphrase", m -> progress(output.quiet, m));
             }
-            r = new KeyManager(m -> progress(output.quiet, m)).generateThreshold(out, config, custodians, threshold, secrets, force);
+            r = new KeyManager(m -> progress(output.quiet, m)).generateThreshold(out, config, custodians, threshold,
+                    floor, secrets, force);
         } finally {
             secrets.forEach(Passphrases::wipe);
         }
@@ -132,6 +144,8 @@ final class KeysGenerateCommand extends BaseCommand {
             return MedVault.EXIT_OK;
         }
         print(r);
+        out().println("Roster fingerprint: " + r.rosterFingerprint() + "  (publish it: every release is checked against it)");
+        out().println("Cohort floor: no release shows a cohort smaller than " + r.threshold().floor());
         out().printf("Release needs %d of the %d custodians. Hand custodian-<i>.share to custodian i (then delete it here);%n"
                 + "server.key goes to analysts and custodians (they re-derive results before releasing),%n"
                 + "public.key and key.json to whoever creates the vault (it pins the custodian roster), key.json to everyone.%n",

@@ -34,6 +34,8 @@ final class KeysInfoCommand extends BaseCommand {
         if (r.threshold() != null) {
             out().println("Threshold:  " + r.threshold().threshold() + " of " + r.threshold().custodians()
                     + " custodians release a result; no client key exists");
+            out().println("Roster:     fingerprint " + r.rosterFingerprint() + "; no release shows a cohort under "
+                    + r.threshold().floor());
         }
         if (r.created() != null) {
             out().println("Created:    " + r.created());

@@ -85,7 +85,7 @@ public final class QueryPlan {
         return records;
     }
 
-    /** Estimated bootstraps per record (the cost model of DESIGN.md). */
+    /** Estimated bootstraps per record (the cost model: docs/architecture.md, "From a CSV row to a released statistic"). */
     public double estimatedPbsPerRecord() {
         return pbsPerRecord;
     }

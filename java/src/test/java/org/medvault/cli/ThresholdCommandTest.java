@@ -49,6 +49,8 @@ class ThresholdCommandTest {
     static List<String> released134;
     static Map<String, String> env = new HashMap<>();
     static long[] expected;
+    /** The roster fingerprint the ceremony printed (what a combiner is told out of band). */
+    static String fingerprint;
 
     static String pass(int i) {
         return "custodian " + i + " passphrase";
@@ -81,6 +83,9 @@ class ThresholdCommandTest {
         assertEquals(0, g.exit(), g.toString());
         JsonNode gen = JSON.readTree(g.out());
         assertEquals(3, gen.get("threshold").get("threshold").asInt());
+        assertEquals(11, gen.get("threshold").get("minCohortFloor").asInt(), "the default floor is pinned in the roster");
+        fingerprint = gen.get("rosterFingerprint").asText();
+        assertTrue(fingerprint.matches("[0-9a-f]{4}(-[0-9a-f]{4}){5}"), fingerprint);
         assertFalse(Files.exists(keys.resolve("client.key")), "a threshold ceremony never writes a client key");
         for (int i = 1; i <= 5; i++) {
             Path share = keys.resolve("custodian-" + i + ".share");
@@ -104,25 +109,7 @@ class ThresholdCommandTest {
         Files.copy(vault, custodianVault);
 
         result = query(vault, QUERY, "r.mvr");
-        // Custodian 1 re-derives the result here; 3 and 4 bring their own derivation, made once
-        // from their vault copy (as on their own cluster: 'decrypt partial --derived').
-        Path own = query(custodianVault, QUERY, "own-derivation.mvr");
-        released134 = new ArrayList<>(partials("1", "1,3,4", result, "p134-"));
-        for (int i : new int[] {3, 4}) {
-            Cli.Result r = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(i)), "decrypt", "partial", "--share",
-                    keys.resolve("custodian-" + i + ".share").toString(), "--result", result.toString(), "--vault",
-                    custodianVault.toString(), "--derived", own.toString(), "--signers", "1,3,4", "--out",
-                    tmp.resolve("p134-" + i + ".mvp").toString(), "-q");
-            assertEquals(0, r.exit(), r.toString());
-            released134.add(tmp.resolve("p134-" + i + ".mvp").toString());
-        }
-        // A derivation of another query is no derivation of this result.
-        Cli.Result other = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(5)), "decrypt", "partial", "--share",
-                keys.resolve("custodian-5.share").toString(), "--result", result.toString(), "--vault", custodianVault.toString(),
-                "--derived", query(custodianVault, "SELECT count(*) WHERE age >= 18", "other-derivation.mvr").toString(),
-                "--signers", "1,3,5", "-q");
-        assertEquals(1, other.exit(), other.toString());
-        assertTrue(other.err().contains("is not a derivation of"), other.err());
+        released134 = new ArrayList<>(partials("1,3,4", result, "p134-"));
     }
 
     static Path query(Path v, String q, String name) {
@@ -179,7 +166,8 @@ class ThresholdCommandTest {
     }
 
     static Cli.Result combine(Path res, List<String> files) {
-        List<String> args = new ArrayList<>(List.of("decrypt", "combine", "--result", res.toString(), "--vault", vault.toString(), "--json"));
+        List<String> args = new ArrayList<>(List.of("decrypt", "combine", "--result", res.toString(), "--vault", vault.toString(),
+                "--roster", fingerprint, "--json"));
         args.addAll(files);
         return Cli.run(Map.of(), args.toArray(String[]::new));
     }
@@ -231,7 +219,8 @@ class ThresholdCommandTest {
 
         assertReleased(combine(result, released134));
         // In any order, and with the key set's own key.json as the trusted roster instead of the vault.
-        List<String> args = new ArrayList<>(List.of("decrypt", "combine", "--result", result.toString(), "--keys=" + keys, "--json"));
+        List<String> args = new ArrayList<>(List.of("decrypt", "combine", "--result", result.toString(), "--keys=" + keys,
+                "--roster", fingerprint.toUpperCase(java.util.Locale.ROOT).replace("-", " "), "--json"));
         List<String> reversed = new ArrayList<>(released134);
         java.util.Collections.reverse(reversed);
         args.addAll(reversed);
@@ -242,8 +231,9 @@ class ThresholdCommandTest {
         // (Other signer sets release the same values: ThresholdTest runs {1,2,3}, {5,3,1}, {2,4,5}
         // through the binding; here every CLI partial re-runs the query, so one set is enough.)
         Cli.Result text = Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(), "--vault", vault.toString(),
-                released134.get(0), released134.get(1), released134.get(2));
-        assertTrue(text.out().contains("released by custodians 1, 3, 4"), text.out());
+                "--roster", fingerprint, released134.get(0), released134.get(1), released134.get(2));
+        assertTrue(text.out().contains("released by custodians 1, 3, 4 of roster " + fingerprint), text.out());
+        assertTrue(text.out().contains("over " + expected[0] + " records; cohorts under 11 suppressed"), text.out());
 
         // Re-wrapped: the same outputs in a file with another header (another time, another name).
         // The partial depends on the outputs alone, so it is byte-identical: asking twice, or
@@ -352,8 +342,8 @@ class ThresholdCommandTest {
             fake.add(CustodianShare.newSigningKeyPair());
             members.add(new KeySetManifest.Custodian(i, KeySetManifest.shareFile(i), CustodianShare.encodePublic(fake.get(i - 1).getPublic()), null));
         }
-        KeySetManifest.Threshold forged = KeySetManifest.Threshold.signed(keyId, 5, 3, members,
-                i -> CustodianShare.sign(fake.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId, 5, 3, members)));
+        KeySetManifest.Threshold forged = KeySetManifest.Threshold.signed(keyId, 5, 3, 11, members,
+                i -> CustodianShare.sign(fake.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId, 5, 3, 11, members)));
         String forgedDigest = forged.digest(keyId);
 
         // Partials signed by the fake custodians, naming the fake roster, in a result that names it too.
@@ -374,8 +364,29 @@ class ThresholdCommandTest {
         assertRefused(combine(result, List.of(released134.get(0), released134.get(1), impostor.toString())), 1,
                 "does not verify against custodian 4's pinned key");
         // And without a pinned source there is nothing to trust: a usage error, not a release.
-        assertRefused(Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(), released134.get(0),
-                released134.get(1), released134.get(2)), 2, "--vault", "--keys");
+        assertRefused(Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(), "--roster", fingerprint,
+                released134.get(0), released134.get(1), released134.get(2)), 2, "--vault", "--keys");
+        // Nor without the published fingerprint: a roster file alone can name anyone's keys.
+        assertRefused(Cli.run(Map.of(), "decrypt", "combine", "--result", result.toString(), "--vault", vault.toString(),
+                released134.get(0), released134.get(1), released134.get(2)), 2, "--roster");
+
+        // The self-signed roster in a key.json of its own (attack 3 of issue 23): every signature in
+        // it verifies, the forged partials match it, and before the fingerprint was required this
+        // printed the analyst's numbers. Now the roster is not the published one: refused.
+        Path forgedKeys = Files.createDirectories(tmp.resolve("forged-keys"));
+        ObjectNode forgedManifest = (ObjectNode) JSON.readTree(Files.readAllBytes(keys.resolve("key.json")));
+        forgedManifest.set("threshold", JSON.readTree(KeySetManifest.rosterJson(forged)));
+        Files.write(forgedKeys.resolve("key.json"), JSON.writeValueAsBytes(forgedManifest));
+        List<String> forgedArgs = new ArrayList<>(List.of("decrypt", "combine", "--result", named.toString(), "--keys",
+                forgedKeys.toString(), "--roster", fingerprint, "--json"));
+        forgedArgs.addAll(forgedPartials);
+        assertRefused(Cli.run(Map.of(), forgedArgs.toArray(String[]::new)), 1, "not the " + fingerprint, "nothing was released");
+        // (Told the forger's own fingerprint, it does combine: the fingerprint is the trust anchor.)
+        forgedArgs.set(forgedArgs.indexOf(fingerprint), forged.fingerprint(keyId));
+        assertEquals(0, Cli.run(Map.of(), forgedArgs.toArray(String[]::new)).exit());
+        // A prefix too short to be checked never matches.
+        forgedArgs.set(forgedArgs.indexOf(forged.fingerprint(keyId)), forged.fingerprint(keyId).substring(0, 9));
+        assertRefused(Cli.run(Map.of(), forgedArgs.toArray(String[]::new)), 1, "you expect");
 
         // A key.json with a swapped custodian key no longer carries every custodian's signature.
         ObjectNode manifest = (ObjectNode) JSON.readTree(Files.readAllBytes(keys.resolve("key.json")));
@@ -384,7 +395,8 @@ class ThresholdCommandTest {
         Path swappedKeys = Files.createDirectories(tmp.resolve("swapped-keys"));
         Files.write(swappedKeys.resolve("key.json"), JSON.writeValueAsBytes(manifest));
         Files.copy(keys.resolve("public.key"), swappedKeys.resolve("public.key"));
-        List<String> withKeys = new ArrayList<>(List.of("decrypt", "combine", "--result", result.toString(), "--keys", swappedKeys.toString()));
+        List<String> withKeys = new ArrayList<>(List.of("decrypt", "combine", "--result", result.toString(), "--keys", swappedKeys.toString(),
+                "--roster", fingerprint));
         withKeys.addAll(released134);
         assertRefused(Cli.run(Map.of(), withKeys.toArray(String[]::new)), 1, "did not sign this roster");
         assertRefused(Cli.run(Map.of(), "vault", "init", "--schema", VaultCommandTest.EXAMPLES.resolve("schema.json").toString(),
@@ -408,6 +420,118 @@ class ThresholdCommandTest {
         Path overSwapped = query(swappedVault, QUERY, "over-swapped.mvr");
         assertRefused(partial(1, pass(1), "1,3,4", overSwapped, swappedVault, "sw-1.mvp"), 1,
                 "was dealt for roster", "nothing was unsealed");
+        // combine --vault vouches for a result only with the vault it was computed over.
+        List<String> otherVault = new ArrayList<>(List.of("decrypt", "combine", "--result", result.toString(), "--vault",
+                swappedVault.toString(), "--roster", fingerprint));
+        otherVault.addAll(released134);
+        assertRefused(Cli.run(Map.of(), otherVault.toArray(String[]::new)), 1, "has digest", "the result was computed over vault");
+    }
+
+    /**
+     * A vault whose k is below the floor the ceremony pinned: refused at vault init, and — written
+     * straight into a copy (schema edited, its digest recomputed) so that an analyst's query over
+     * it runs with k = 1 — refused by every custodian before unsealing, and by the combiner.
+     */
+    @Test
+    void aVaultBelowTheCohortFloorIsNeverReleasedFrom() throws Exception {
+        Path lowSchema = tmp.resolve("low-k.json");
+        Files.writeString(lowSchema, Files.readString(VaultCommandTest.EXAMPLES.resolve("schema.json"))
+                .replace("\"minCohort\": 11", "\"minCohort\": 1"));
+        assertRefused(Cli.run(Map.of(), "vault", "init", "--schema", lowSchema.toString(), "--public-key",
+                keys.resolve("public.key").toString(), "--vault", tmp.resolve("low-k.db").toString()), 1,
+                "below the floor of 11", "roster " + fingerprint);
+        assertFalse(Files.exists(tmp.resolve("low-k.db")));
+
+        Path crafted = tmp.resolve("crafted-low-k.db");
+        Files.copy(vault, crafted);
+        String schemaJson = org.medvault.schema.VaultSchema.parse(Files.readAllBytes(lowSchema), "low-k.json").canonicalJson();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + crafted);
+             java.sql.PreparedStatement p = c.prepareStatement("UPDATE meta SET value = ? WHERE key = ?")) {
+            p.setString(1, schemaJson);
+            p.setString(2, "schema");
+            assertEquals(1, p.executeUpdate());
+            p.setString(1, org.medvault.common.Digests.sha256(schemaJson.getBytes(StandardCharsets.UTF_8)));
+            p.setString(2, "schema_sha256");
+            assertEquals(1, p.executeUpdate());
+        }
+        Path lowK = query(crafted, "SELECT count(*) WHERE age >= 80", "low-k.mvr");
+        assertEquals(1, JSON.readTree(Cli.run(Map.of(), "result", "info", lowK.toString(), "--json").out()).get("minCohort").asInt());
+        for (int i : new int[] {1, 3, 4}) {
+            assertRefused(partial(i, "not the passphrase", "1,3,4", lowK, crafted, "low-k-" + i + ".mvp"), 1,
+                    "below the floor of 11", "nothing was unsealed");
+            assertFalse(Files.exists(tmp.resolve("low-k-" + i + ".mvp")));
+        }
+    }
+
+    /**
+     * Attack 2 of issue 23: the forged result handed in again as the custodian's "own derivation"
+     * ({@code --derived}) was compared with itself and decrypted. There is no such path now: the
+     * custodian's tool always re-derives from its own vault copy.
+     */
+    @Test
+    void aDerivationHandedInIsNeverDecrypted() throws IOException {
+        Path oracle = craft(result, "derived-oracle.mvr", h -> { }, s -> {
+            for (int i = 0; i < s.size(); i++) {
+                s.set(i, keyOracle(s.get(i)));
+            }
+            return s;
+        }, true);
+        Path ledger = tmp.resolve("derived-ledger");
+        Cli.Result r = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(5)), "decrypt", "partial", "--share",
+                keys.resolve("custodian-5.share").toString(), "--result", oracle.toString(), "--vault", custodianVault.toString(),
+                "--derived", oracle.toString(), "--signers", "1,3,5", "--ledger", ledger.toString(),
+                "--out", tmp.resolve("derived-5.mvp").toString());
+        assertRefused(r, 2, "--derived");
+        // And with the server key as well: re-derived, compared, refused.
+        r = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(5)), "decrypt", "partial", "--share",
+                keys.resolve("custodian-5.share").toString(), "--result", oracle.toString(), "--vault", custodianVault.toString(),
+                "--server-key", keys.resolve("server.key").toString(), "--signers", "1,3,5", "--ledger", ledger.toString(),
+                "--out", tmp.resolve("derived-5.mvp").toString());
+        assertRefused(r, 1, "not what", "nothing was unsealed");
+        assertFalse(Files.exists(tmp.resolve("derived-5.mvp")));
+        assertFalse(Files.exists(ledger), "nothing was counted either");
+    }
+
+    /**
+     * The flooding bound is per released block: each custodian counts the distinct squashed blocks
+     * it released under the key and refuses past its limit, with nothing written. The same
+     * ciphertexts released again (the partial is deterministic) count once.
+     */
+    @Test
+    void theLedgerCountsDistinctBlocksAndRefusesPastTheLimit() throws IOException {
+        Path ledger = tmp.resolve("ledger-2");
+        java.util.function.BiFunction<String, String, Cli.Result> run = (limit, out) -> Cli.run(
+                Map.of("MEDVAULT_PASSPHRASE", pass(2)), "decrypt", "partial", "--share", keys.resolve("custodian-2.share").toString(),
+                "--result", result.toString(), "--vault", custodianVault.toString(), "--server-key",
+                keys.resolve("server.key").toString(), "--signers", "1,2,3", "--ledger", ledger.toString(),
+                "--max-released-blocks", limit, "--out", tmp.resolve(out).toString(), "--json");
+        Cli.Result tooFew = run.apply("3", "ledger-refused.mvp");
+        assertRefused(tooFew, 1, "past the limit of 3", "nothing was", "written");
+        assertFalse(Files.exists(tmp.resolve("ledger-refused.mvp")));
+        assertFalse(Files.exists(ledger));
+
+        Cli.Result first = run.apply(String.valueOf(org.medvault.app.release.ReleaseLedger.DEFAULT_LIMIT), "ledger-1.mvp");
+        assertEquals(0, first.exit(), first.toString());
+        long blocks = JSON.readTree(first.out()).get("blocks").asLong();
+        assertEquals(blocks, JSON.readTree(first.out()).get("ledgerBlocks").asLong());
+        List<String> lines = Files.readAllLines(ledger);
+        assertTrue(lines.get(0).startsWith("medvault-release-ledger/1 "), lines.get(0));
+        assertEquals(JSON.readTree(first.out()).get("outputs").asInt() + 1, lines.size(), "one line per released output: " + lines);
+
+        // Again, with a limit of exactly what was released: the same blocks cost nothing new.
+        Cli.Result again = run.apply(String.valueOf(blocks), "ledger-2.mvp");
+        assertEquals(0, again.exit(), again.toString());
+        assertEquals(blocks, JSON.readTree(again.out()).get("ledgerBlocks").asLong());
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("ledger-1.mvp")), Files.readAllBytes(tmp.resolve("ledger-2.mvp")));
+        assertEquals(lines, Files.readAllLines(ledger));
+
+        // A limit above the default would loosen the bound: a usage error.
+        assertRefused(run.apply(String.valueOf(org.medvault.app.release.ReleaseLedger.DEFAULT_LIMIT + 1), "x.mvp"), 2,
+                "--max-released-blocks");
+        // A damaged ledger is not silently restarted from zero.
+        Files.writeString(ledger, "garbage\n");
+        assertRefused(run.apply("100", "ledger-3.mvp"), 1, "not the release ledger");
+        assertFalse(Files.exists(tmp.resolve("ledger-3.mvp")));
     }
 
     /** A partial whose header was edited and signed again by {@code signer}. */
@@ -511,6 +635,7 @@ class ThresholdCommandTest {
         Cli.Result info = Cli.run(Map.of(), "keys", "info", keys.toString());
         assertEquals(0, info.exit(), info.toString());
         assertTrue(info.out().contains("3 of 5 custodians") && info.out().contains("custodian-share of custodian 4"), info.out());
+        assertTrue(info.out().contains("fingerprint " + fingerprint + "; no release shows a cohort under 11"), info.out());
         assertFalse(info.out().contains("Missing"), info.out());
         Cli.Result verify = Cli.run(Map.of(), "keys", "verify", keys.toString(), "--json");
         assertEquals(0, verify.exit(), verify.toString());

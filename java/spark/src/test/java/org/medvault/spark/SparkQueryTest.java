@@ -148,21 +148,26 @@ class SparkQueryTest {
         assertEquals(1, ExecutorKeys.loads() - loads, "one key load for three tasks in one executor JVM");
         assertEquals(localOutputs, outputsOf("spark-vault.mvr"), "Spark's outputs differ from the local CLI's");
 
-        // Custodians 1 and 2 release the analyst's (local) result with their own Spark derivation
-        // instead of re-deriving on one machine: the outputs match, so they decrypt and combine.
-        String local = dir.resolve("local.mvr").toString();
+        // Custodians 1 and 2 release the Spark job's result: each re-derives it on its own machine
+        // (canonical evaluation: the same bytes as the cluster's), then decrypts its own derivation.
+        // A derivation handed in as a file (even one the custodian's own cluster made) is never
+        // decrypted: '--derived' is gone.
         String derived = dir.resolve("spark-vault.mvr").toString();
         List<String> partials = new ArrayList<>();
         for (int i = 1; i <= 2; i++) {
             String p = dir.resolve("p" + i + ".mvp").toString();
-            cliOutput(i, 0, "decrypt", "partial", "--share", keys.resolve("custodian-" + i + ".share").toString(), "--result", local,
-                    "--vault", vault.toString(), "--derived", derived, "--signers", "1,2", "--out", p, "-q");
+            cliOutput(i, 0, "decrypt", "partial", "--share", keys.resolve("custodian-" + i + ".share").toString(), "--result", derived,
+                    "--vault", vault.toString(), "--server-key", keys.resolve("server.key").toString(), "--signers", "1,2",
+                    "--out", p, "-q");
             partials.add(p);
         }
-        cliOutput(3, 2, "decrypt", "partial", "--share", keys.resolve("custodian-3.share").toString(), "--result", local,
+        cliOutput(3, 2, "decrypt", "partial", "--share", keys.resolve("custodian-3.share").toString(), "--result", derived,
                 "--vault", vault.toString(), "--derived", derived, "--server-key", keys.resolve("server.key").toString(),
                 "--signers", "1,3", "-q");
-        List<String> combine = new ArrayList<>(List.of("decrypt", "combine", "--result", local, "--vault", vault.toString(), "-q"));
+        String fingerprint = org.medvault.app.keys.KeySetManifest.parse(Files.readAllBytes(keys.resolve("key.json")), "key.json")
+                .rosterFingerprint();
+        List<String> combine = new ArrayList<>(List.of("decrypt", "combine", "--result", derived, "--vault", vault.toString(),
+                "--roster", fingerprint, "-q"));
         combine.addAll(partials);
         String released = cliOutput(0, 0, combine.toArray(String[]::new));
         assertTrue(released.matches("(?s).*count\\(\\*\\)\\s+12\\b.*avg\\(bp_sys\\)\\s+140\\.5\\b.*max\\(age\\)\\s+83\\b.*"), released);

@@ -53,7 +53,7 @@ public final class KeyManager {
 
     public record GenerateResult(Path directory, String keyId, String parameters, KeySetManifest.Features features,
                                  List<FileInfo> files, double seconds, Path replacedInto,
-                                 KeySetManifest.Threshold threshold) {}
+                                 KeySetManifest.Threshold threshold, String rosterFingerprint) {}
 
     /**
      * Generates a personal key set into {@code dir}: client.key (secret, sealed under the
@@ -88,10 +88,11 @@ public final class KeyManager {
      * into key.json). The client key is never written: it is freed as soon as the shares are dealt,
      * so after the ceremony no single file can decrypt.
      */
-    public GenerateResult generateThreshold(Path dir, FheConfig config, int custodians, int threshold,
+    public GenerateResult generateThreshold(Path dir, FheConfig config, int custodians, int threshold, int floor,
                                             List<char[]> passphrases, boolean force) {
         long start = System.nanoTime();
         checkCeremony(custodians, threshold);
+        checkFloor(floor);
         if (passphrases.size() != custodians) {
             throw UserException.usage(custodians + " custodians need " + custodians + " passphrases, got " + passphrases.size());
         }
@@ -116,9 +117,9 @@ public final class KeyManager {
                     members.add(new KeySetManifest.Custodian(i, KeySetManifest.shareFile(i),
                             CustodianShare.encodePublic(signing.get(i - 1).getPublic()), null));
                 }
-                roster = KeySetManifest.Threshold.signed(keyId, custodians, threshold, members,
+                roster = KeySetManifest.Threshold.signed(keyId, custodians, threshold, floor, members,
                         i -> CustodianShare.sign(signing.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId,
-                                custodians, threshold, members)));
+                                custodians, threshold, floor, members)));
                 String rosterDigest = roster.digest(keyId);
                 for (int i = 1; i <= custodians; i++) {
                     progress.accept("sealing the share of custodian " + i);
@@ -144,6 +145,13 @@ public final class KeyManager {
             org.medvault.fhe.Threshold.checkParameters(custodians, threshold);
         } catch (MedVaultException e) {
             throw UserException.usage("--custodians " + custodians + " --threshold " + threshold + ": " + e.getMessage());
+        }
+    }
+
+    /** A cohort floor a ceremony may pin: 1..1,000,000 (the schema's own range for k). */
+    public static void checkFloor(int floor) {
+        if (floor < 1 || floor > KeySetManifest.MAX_FLOOR) {
+            throw UserException.usage("--min-cohort-floor " + floor + ": must be between 1 and " + KeySetManifest.MAX_FLOOR);
         }
     }
 
@@ -226,7 +234,7 @@ public final class KeyManager {
             throw new UserException("cannot move the new keys into " + dir + ": " + AtomicFiles.describe(e), e);
         }
         return new GenerateResult(dir, keyId, FheConfig.PARAMETER_SET, manifest.features(), files,
-                (System.nanoTime() - start) / 1e9, replaced, threshold);
+                (System.nanoTime() - start) / 1e9, replaced, threshold, manifest.rosterFingerprint());
     }
 
     private static boolean isSecret(String name) {
@@ -313,7 +321,7 @@ public final class KeyManager {
 
     public record InfoResult(Path path, String keyId, String parameters, KeySetManifest.Features features,
                              String created, List<PartInfo> parts, List<String> missing,
-                             KeySetManifest.Threshold threshold) {}
+                             KeySetManifest.Threshold threshold, String rosterFingerprint) {}
 
     /** Describes a key directory or one key file. Never decrypts and never shows secret bytes. */
     public InfoResult info(Path path) {
@@ -343,10 +351,10 @@ public final class KeyManager {
             String keyId = manifest != null ? manifest.keyId() : parts.get(0).keyId();
             return new InfoResult(path, keyId, manifest != null ? manifest.parameters() : FheConfig.PARAMETER_SET,
                     manifest != null ? manifest.features() : null, manifest != null ? manifest.created() : null, parts, missing,
-                    manifest != null ? manifest.threshold() : null);
+                    manifest != null ? manifest.threshold() : null, manifest != null ? manifest.rosterFingerprint() : null);
         }
         PartInfo part = describe(path);
-        return new InfoResult(path, part.keyId(), FheConfig.PARAMETER_SET, null, null, List.of(part), List.of(), null);
+        return new InfoResult(path, part.keyId(), FheConfig.PARAMETER_SET, null, null, List.of(part), List.of(), null, null);
     }
 
     private PartInfo describe(Path p) {

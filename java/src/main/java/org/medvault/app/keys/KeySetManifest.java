@@ -52,17 +52,38 @@ public record KeySetManifest(
      * ({@code rosterSignature}), and the roster's digest is sealed into every share; a vault pins
      * the roster when it is created. Releases are verified against a pinned roster, never against
      * keys a result file names.
+     *
+     * <p>{@code minCohortFloor} is the smallest cohort any release may show, pinned at the ceremony
+     * and part of the signed statement: no custodian signs a partial over a vault whose k is lower.
+     * Rosters made before it existed (statement v1) have none and get {@link #DEFAULT_FLOOR}.
      */
-    public record Threshold(int custodians, int threshold, java.util.List<Custodian> members) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Threshold(int custodians, int threshold, java.util.List<Custodian> members, Integer minCohortFloor) {
+        /** The floor of rosters that pinned none (v1), and the ceremony's default: MedVault's default k. */
+        public static final int DEFAULT_FLOOR = 11;
+        /** Hex digits of the roster digest in a {@link #fingerprint}: 96 bits, read aloud in six groups. */
+        static final int FINGERPRINT_HEX = 24;
+
         public Custodian member(int index) {
             return members.stream().filter(m -> m.index() == index).findFirst()
                     .orElseThrow(() -> new UserException("the roster lists no custodian " + index));
         }
 
-        /** The signed statement: key id, n, t and every custodian's index and signing key. */
-        public static byte[] statement(String keyId, int custodians, int threshold, java.util.List<Custodian> members) {
-            StringBuilder sb = new StringBuilder("medvault-roster/1\n").append(keyId).append('\n')
+        /** The pinned floor for k ({@link #DEFAULT_FLOOR} for a v1 roster, which pinned none). */
+        public int floor() {
+            return minCohortFloor == null ? DEFAULT_FLOOR : minCohortFloor;
+        }
+
+        /**
+         * The signed statement: key id, n, t, the cohort floor and every custodian's index and
+         * signing key (v1, without a floor, for rosters made before floors were pinned).
+         */
+        public static byte[] statement(String keyId, int custodians, int threshold, Integer floor, java.util.List<Custodian> members) {
+            StringBuilder sb = new StringBuilder(floor == null ? "medvault-roster/1\n" : "medvault-roster/2\n").append(keyId).append('\n')
                     .append(custodians).append(" of which ").append(threshold).append('\n');
+            if (floor != null) {
+                sb.append("cohorts of at least ").append(floor).append('\n');
+            }
             members.stream().sorted(java.util.Comparator.comparingInt(Custodian::index))
                     .forEach(m -> sb.append(m.index()).append(' ').append(m.signingKey()).append('\n'));
             return sb.toString().getBytes(StandardCharsets.UTF_8);
@@ -70,17 +91,43 @@ public record KeySetManifest(
 
         /** SHA-256 (hex) of the roster statement: what shares, vaults, results and partials name. */
         public String digest(String keyId) {
-            return Digests.sha256(statement(keyId, custodians, threshold, members));
+            return Digests.sha256(statement(keyId, custodians, threshold, minCohortFloor, members));
+        }
+
+        /**
+         * The roster's fingerprint, published at the ceremony and compared by whoever trusts a
+         * release: the first 96 bits of {@link #digest} (which commits to the key id, n, t, the
+         * floor and every custodian's key), in six groups of four hex digits.
+         */
+        public String fingerprint(String keyId) {
+            return fingerprintOf(digest(keyId));
+        }
+
+        public static String fingerprintOf(String rosterDigest) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < FINGERPRINT_HEX; i += 4) {
+                sb.append(i == 0 ? "" : "-").append(rosterDigest, i, i + 4);
+            }
+            return sb.toString();
+        }
+
+        /**
+         * True when {@code given} (a fingerprint as printed, any case, with or without dashes or
+         * spaces, or the full digest) names this roster; fewer than 24 hex digits never match.
+         */
+        public boolean matches(String keyId, String given) {
+            String hex = given == null ? "" : given.replaceAll("[\\s:-]", "").toLowerCase(java.util.Locale.ROOT);
+            return hex.length() >= FINGERPRINT_HEX && hex.matches("[0-9a-f]+") && digest(keyId).startsWith(hex);
         }
 
         /** The roster with every member's signature of the statement ({@code signer.apply(index)}). */
-        public static Threshold signed(String keyId, int custodians, int threshold, java.util.List<Custodian> members,
+        public static Threshold signed(String keyId, int custodians, int threshold, int floor, java.util.List<Custodian> members,
                                        java.util.function.IntFunction<byte[]> signer) {
             java.util.List<Custodian> signed = members.stream()
                     .map(m -> new Custodian(m.index(), m.share(), m.signingKey(),
                             java.util.Base64.getEncoder().encodeToString(signer.apply(m.index()))))
                     .toList();
-            return new Threshold(custodians, threshold, signed);
+            return new Threshold(custodians, threshold, signed, floor);
         }
 
         /**
@@ -94,7 +141,7 @@ public record KeySetManifest(
                     throw new UserException(name + ": malformed custodian roster (custodian " + m.index() + ")");
                 }
             }
-            byte[] statement = statement(keyId, custodians, threshold, members);
+            byte[] statement = statement(keyId, custodians, threshold, minCohortFloor, members);
             for (Custodian m : members) {
                 byte[] sig;
                 try {
@@ -116,6 +163,11 @@ public record KeySetManifest(
     /** The share file of custodian {@code index} (1-based). */
     public static String shareFile(int index) {
         return "custodian-" + index + ".share";
+    }
+
+    /** The roster's fingerprint (see {@link Threshold#fingerprint}); null for a personal key set. */
+    public String rosterFingerprint() {
+        return threshold == null ? null : threshold.fingerprint(keyId);
     }
 
     /** Not an "is" accessor: Jackson 2.20 (Spark's) would drop the "threshold" property for it. */
@@ -155,8 +207,7 @@ public record KeySetManifest(
             throw new UserException(name + ": missing or malformed keyId");
         }
         Threshold t = m.threshold();
-        if (t != null && (t.members() == null || t.members().size() != t.custodians() || t.threshold() < 2
-                || t.threshold() > t.custodians())) {
+        if (t != null && !wellFormed(t)) {
             throw new UserException(name + ": malformed threshold section");
         }
         return m;
@@ -179,11 +230,19 @@ public record KeySetManifest(
         } catch (IOException e) {
             throw new UserException(name + " is not a valid custodian roster: " + firstLine(e.getMessage()));
         }
-        if (t.members() == null || t.members().size() != t.custodians() || t.threshold() < 2 || t.threshold() > t.custodians()) {
+        if (!wellFormed(t)) {
             throw new UserException(name + ": malformed custodian roster");
         }
         return t;
     }
+
+    private static boolean wellFormed(Threshold t) {
+        return t.members() != null && t.members().size() == t.custodians() && t.threshold() >= 2 && t.threshold() <= t.custodians()
+                && (t.minCohortFloor() == null || (t.minCohortFloor() >= 1 && t.minCohortFloor() <= MAX_FLOOR));
+    }
+
+    /** The largest cohort floor a ceremony may pin (the schema's own limit for k). */
+    public static final int MAX_FLOOR = 1_000_000;
 
     private static String firstLine(String s) {
         if (s == null) {

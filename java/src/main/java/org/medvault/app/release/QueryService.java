@@ -184,9 +184,13 @@ public final class QueryService {
         return hex == null ? "(none)" : hex.length() > 16 ? hex.substring(0, 16) + "…" : hex;
     }
 
-    /** Released statistics; {@code signers}: the custodians whose partials released them (threshold keys). */
-    public record Released(Path file, String query, String keyId, long records, List<QueryPlan.Statistic> statistics,
-                           List<Integer> signers) {}
+    /**
+     * Released statistics over {@code records} records with cohorts under {@code minCohort}
+     * suppressed; {@code signers}: the custodians whose partials released them and {@code roster}
+     * the fingerprint of the roster their signatures were checked against (threshold keys only).
+     */
+    public record Released(Path file, String query, String keyId, long records, int minCohort,
+                           List<QueryPlan.Statistic> statistics, List<Integer> signers, String roster) {}
 
     /** The plan rebuilt from a result's query text and stored schema; it must match the result's outputs. */
     static QueryPlan planOf(ResultFile rf, Path resultFile) {
@@ -233,6 +237,7 @@ public final class QueryService {
         } finally {
             Arrays.fill(secret, (byte) 0);
         }
-        return new Released(resultFile, rf.header().query(), rf.header().keyId(), rf.header().records(), plan.finish(values), null);
+        return new Released(resultFile, rf.header().query(), rf.header().keyId(), rf.header().records(), rf.header().minCohort(),
+                plan.finish(values), null, null);
     }
 }

@@ -55,30 +55,21 @@ public final class ReleaseService {
      * @param deriveSeconds the re-derivation (server key load, query, squash) within {@code seconds}
      */
     public record PartialResult(Path out, int custodian, List<Integer> signers, String keyId, String outputsDigest,
-                                String vaultDigest, String query, int outputs, int blocks, double seconds,
-                                double deriveSeconds) {}
+                                String vaultDigest, String query, long records, int minCohort, String roster, int outputs,
+                                int blocks, long ledgerBlocks, long ledgerLimit, double seconds, double deriveSeconds) {}
 
     /**
      * Custodian's partial decryption of {@code resultFile} for {@code signers} (exactly t custodian
      * indices, including the holder of {@code shareFile}), written to {@code out}, or when null to
      * {@code RESULT.partial-<i>.mvp} beside the result. {@code vaultFile} is the custodian's own
      * copy of the vault and {@code serverKeyFile} the key set's server key (with noise squashing):
-     * the outputs are re-derived from them before any secret is unsealed.
+     * the outputs are re-derived from them before any secret is unsealed, always here: a
+     * derivation handed in as a file is bytes someone else could have chosen. The vault's k must
+     * not be below the roster's pinned floor, and {@code ledger} (the custodian's count of released
+     * blocks, see {@link ReleaseLedger}) must have room for the new blocks.
      */
     public PartialResult partial(Path shareFile, char[] passphrase, Path resultFile, Path vaultFile, Path serverKeyFile,
-                                 List<Integer> signers, Path out) {
-        return partial(shareFile, passphrase, resultFile, vaultFile, serverKeyFile, null, signers, out);
-    }
-
-    /**
-     * As above; with {@code derivedFile} (not null) the custodian's own derivation is read from that
-     * result file instead of computed here: one the custodian made from their own vault copy, e.g.
-     * on their own Spark cluster. It must name this vault's digest, key, schema and the same query;
-     * its outputs are then compared byte for byte like a local derivation's, and they are what is
-     * decrypted. Whoever made it is trusted as the custodian's own machine is.
-     */
-    public PartialResult partial(Path shareFile, char[] passphrase, Path resultFile, Path vaultFile, Path serverKeyFile,
-                                 Path derivedFile, List<Integer> signers, Path out) {
+                                 List<Integer> signers, Path out, ReleaseLedger ledger) {
         long t0 = System.nanoTime();
         ResultFile rf = threshold(AtomicFiles.read(resultFile, "result"), resultFile);
         ResultFile.Header h = rf.header();
@@ -124,9 +115,14 @@ public final class ReleaseService {
             if (!set.contains(me)) {
                 throw UserException.usage("--signers " + join(set) + " does not include custodian " + me + ", the holder of " + shareFile);
             }
+            VaultSchema schema = store.schema();
+            if (schema.minCohort() < roster.floor()) {
+                throw new UserException(vaultFile + " suppresses cohorts under " + schema.minCohort() + ", below the floor of "
+                        + roster.floor() + " pinned at the key ceremony (roster " + roster.fingerprint(store.keyId())
+                        + "): refusing to release from it (nothing was unsealed)");
+            }
 
             // 2. The request must plan against the vault's own schema, with the plan's shape.
-            VaultSchema schema = store.schema();
             if (!schema.canonicalJson().equals(h.schema())) {
                 throw new UserException(resultFile + " carries another schema than " + vaultFile + "; refusing (nothing was unsealed)");
             }
@@ -141,31 +137,17 @@ public final class ReleaseService {
 
             // 3. Derive the outputs ourselves and compare every byte.
             long d0 = System.nanoTime();
+            if (serverKeyFile == null) {
+                throw UserException.usage("give --server-key: the result is re-derived from your vault copy before anything is unsealed");
+            }
             QueryService.Evaluation ev;
-            if (derivedFile != null) {
-                ResultFile own = threshold(AtomicFiles.read(derivedFile, "derived result"), derivedFile);
-                ResultFile.Header oh = own.header();
-                if (!oh.vaultDigest().equals(vaultDigest) || !oh.keyId().equals(store.keyId()) || !oh.query().equals(h.query())
-                        || !oh.schema().equals(schema.canonicalJson()) || oh.records() != records) {
-                    throw new UserException(derivedFile + " is not a derivation of '" + h.query() + "' from " + vaultFile
-                            + " (it names vault " + QueryService.abbreviate(oh.vaultDigest()) + " and query '" + oh.query()
-                            + "'); refusing (nothing was unsealed)");
+            ServerKeyFiles.Loaded key = queries.loadServerKey(serverKeyFile, store);
+            try (ServerKey sk = key.key()) {
+                if (!key.squashing()) {
+                    throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");
                 }
-                progress.note("taking the derivation of " + derivedFile + " (made from " + vaultFile + ")");
-                ev = new QueryService.Evaluation(oh.records(), oh.outputTypes(), own.outputs(), own.squashed(), oh.pbs(), oh.seconds(),
-                        oh.squashSeconds());
-            } else {
-                if (serverKeyFile == null) {
-                    throw UserException.usage("give --server-key to re-derive the result (or --derived with your own derivation)");
-                }
-                ServerKeyFiles.Loaded key = queries.loadServerKey(serverKeyFile, store);
-                try (ServerKey sk = key.key()) {
-                    if (!key.squashing()) {
-                        throw new UserException(serverKeyFile + " has no noise-squashing key: it is not the threshold key set's server key");
-                    }
-                    progress.note("re-deriving the result from " + vaultFile + " (" + records + " records)");
-                    ev = queries.evaluate(store, records, sk, plan, true, 0);
-                }
+                progress.note("re-deriving the result from " + vaultFile + " (" + records + " records)");
+                ev = queries.evaluate(store, records, sk, plan, true, 0);
             }
             double deriveSeconds = (System.nanoTime() - d0) / 1e9;
             String derived = ev.outputsDigest(store.keyId());
@@ -202,12 +184,16 @@ public final class ReleaseService {
                 List<Integer> blocks = Threshold.partialBlocks(nativePartial);
                 Path target = out != null ? out
                         : resultFile.toAbsolutePath().resolveSibling(resultFile.getFileName() + ".partial-" + me + ".mvp");
+                // The flooding bound holds per released block: count them before anything leaves.
+                ReleaseLedger.Entry entry = ledger.admit(h.keyId(), ev.squashed(), blocks, h.query());
                 PartialFile.Header ph = new PartialFile.Header(h.keyId(), derived, vaultDigest, schema.digest(), h.query(),
                         rosterDigest, me, n, t, set, blocks);
                 byte[] unsigned = PartialFile.unsigned(ph, nativePartial);
+                ledger.commit(entry); // counted before the partial exists: a crash over-counts, never under-counts
                 AtomicFiles.write(target, PartialFile.withSignature(unsigned, share.sign(unsigned)), false);
-                return new PartialResult(target, me, set, h.keyId(), derived, vaultDigest, h.query(), blocks.size(),
-                        blocks.stream().mapToInt(Integer::intValue).sum(), (System.nanoTime() - t0) / 1e9, deriveSeconds);
+                return new PartialResult(target, me, set, h.keyId(), derived, vaultDigest, h.query(), records, schema.minCohort(),
+                        roster.fingerprint(store.keyId()), blocks.size(), blocks.stream().mapToInt(Integer::intValue).sum(),
+                        entry.totalAfter(), ledger.limit(), (System.nanoTime() - t0) / 1e9, deriveSeconds);
             } finally {
                 share.wipe();
             }
@@ -216,18 +202,34 @@ public final class ReleaseService {
 
     /**
      * Verifies every partial against the pinned custodian roster — from {@code vaultOrNull} (the
-     * combiner's copy of the vault) or {@code keysOrNull} (a key directory or key.json the combiner
-     * trusts); with both, they must agree — then combines exactly t of them. Each partial must name
-     * this result's outputs digest, query, vault and schema, this key and roster, the same n, t and
-     * signer set, and carry a valid signature by its custodian's pinned key.
+     * combiner's copy of the vault, whose digest must be the result's) or {@code keysOrNull} (a key
+     * directory or key.json); with both, they must agree — then combines exactly t of them. A
+     * roster file proves nothing by itself (anyone can sign a roster of keys they made), so the
+     * roster must also match {@code expectedRoster}, the fingerprint published at the ceremony.
+     * Each partial must name this result's outputs digest, query, vault and schema, this key and
+     * roster, the same n, t and signer set, and carry a valid signature by its custodian's pinned
+     * key; the result's k may not be below the roster's floor.
      */
-    public QueryService.Released combine(Path resultFile, List<Path> partialFiles, Path vaultOrNull, Path keysOrNull) {
+    public QueryService.Released combine(Path resultFile, List<Path> partialFiles, Path vaultOrNull, Path keysOrNull,
+                                         String expectedRoster) {
         ResultFile rf = threshold(AtomicFiles.read(resultFile, "result"), resultFile);
         ResultFile.Header h = rf.header();
         String keyId = h.keyId();
-        Pinned pinned = pinnedRoster(keyId, vaultOrNull, keysOrNull);
+        if (expectedRoster == null || expectedRoster.isBlank()) {
+            throw UserException.usage("combine needs --roster FINGERPRINT: the custodian roster's fingerprint published at the key"
+                    + " ceremony (keys generate and keys info print it); a key.json or vault alone can name any keys");
+        }
+        Pinned pinned = pinnedRoster(keyId, h.vaultDigest(), vaultOrNull, keysOrNull);
         KeySetManifest.Threshold roster = pinned.roster();
         String rosterDigest = roster.digest(keyId);
+        if (!roster.matches(keyId, expectedRoster)) {
+            throw new UserException(pinned.source() + " pins custodian roster " + roster.fingerprint(keyId) + ", not the "
+                    + expectedRoster + " you expect: these are not the custodians of your ceremony; nothing was released");
+        }
+        if (h.minCohort() < roster.floor()) {
+            throw new UserException(resultFile + " suppresses cohorts under " + h.minCohort() + ", below the roster's floor of "
+                    + roster.floor() + ": no honest custodian signs it; nothing was released");
+        }
         if (h.release() != null && !rosterDigest.equals(h.release().roster())) {
             throw new UserException(resultFile + " names custodian roster " + QueryService.abbreviate(h.release().roster()) + "; "
                     + pinned.source() + " pins " + QueryService.abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
@@ -299,12 +301,13 @@ public final class ReleaseService {
             throw new UserException(resultFile + ": cannot combine the partials: " + e.getMessage());
         }
         QueryPlan plan = QueryService.planOf(rf, resultFile);
-        return new QueryService.Released(resultFile, h.query(), keyId, h.records(), plan.finish(values), set);
+        return new QueryService.Released(resultFile, h.query(), keyId, h.records(), h.minCohort(), plan.finish(values), set,
+                roster.fingerprint(keyId));
     }
 
     private record Pinned(KeySetManifest.Threshold roster, String source) {}
 
-    private static Pinned pinnedRoster(String keyId, Path vaultOrNull, Path keysOrNull) {
+    private static Pinned pinnedRoster(String keyId, String vaultDigest, Path vaultOrNull, Path keysOrNull) {
         if (vaultOrNull == null && keysOrNull == null) {
             throw UserException.usage("combine needs the custodian roster from a source you trust: --vault (your copy of the"
                     + " vault, which pinned it at creation) or --keys (the key set's key.json)");
@@ -314,6 +317,11 @@ public final class ReleaseService {
             try (VaultStore store = VaultStore.open(vaultOrNull)) {
                 if (!store.keyId().equals(keyId)) {
                     throw new UserException(vaultOrNull + " is under key " + store.keyId() + "; the result is under key " + keyId);
+                }
+                String digest = store.digest();
+                if (!digest.equals(vaultDigest)) {
+                    throw new UserException(vaultOrNull + " has digest " + QueryService.abbreviate(digest) + "; the result was computed"
+                            + " over vault " + QueryService.abbreviate(vaultDigest) + ": refusing to vouch for it with another vault's roster");
                 }
                 KeySetManifest.Threshold r = store.roster();
                 if (r == null) {

@@ -62,6 +62,11 @@ public final class VaultService {
         }
         KeySetManifest manifest = manifestBeside(publicKeyFile, pkBytes, keyId);
         KeySetManifest.Threshold roster = manifest == null || !manifest.hasThreshold() ? null : manifest.threshold();
+        if (roster != null && schema.minCohort() < roster.floor()) {
+            throw new UserException(schemaFile + " suppresses cohorts under " + schema.minCohort() + ", below the floor of "
+                    + roster.floor() + " the custodians pinned at the key ceremony (roster " + roster.fingerprint(keyId)
+                    + "): no custodian would release from this vault; raise policy.minCohort to at least " + roster.floor());
+        }
         byte[][] submission = submissionBeside(publicKeyFile, keyId);
         // The server key's digest: the vault pins it, and queries, partials and imports refuse a
         // server key that differs.
@@ -74,10 +79,10 @@ public final class VaultService {
         }
     }
 
-    /** "any t of n custodians, roster DIGEST", or null. */
+    /** "any t of n custodians, roster FINGERPRINT, cohort floor K", or null. */
     private static String describe(KeySetManifest.Threshold roster, String keyId) {
         return roster == null ? null : "any " + roster.threshold() + " of " + roster.custodians() + " custodians, roster "
-                + roster.digest(keyId);
+                + roster.fingerprint(keyId) + ", cohort floor " + roster.floor();
     }
 
     /**
