@@ -216,13 +216,17 @@ public final class Bench {
             env.put("MEDVAULT_PASSPHRASE_" + i, "bench custodian " + i);
         }
         env.put("MEDVAULT_PASSPHRASE", "bench personal passphrase");
+        env.put("MEDVAULT_IDENTITY_PASSPHRASE", "bench records admin passphrase, not a secret");
+        Path admin = work.resolve("admin.id");
+        CliRun.run(jar, env, "identity", "create", "--out", admin.toString(), "--name", "Bench records admin", "-q");
         Map<String, CliRun> runs = new LinkedHashMap<>();
         CliRun floor = CliRun.run(jar, Map.of(), "--version");
         Path pkeys = work.resolve("personal-keys");
         Path tkeys = work.resolve("threshold-keys");
         runs.put("keys generate", CliRun.run(jar, env, "keys", "generate", "--out", pkeys.toString(), "-q"));
         runs.put("keys generate --custodians 5 --threshold 3",
-                CliRun.run(jar, env, "keys", "generate", "--custodians", "5", "--threshold", "3", "--out", tkeys.toString(), "-q"));
+                CliRun.run(jar, env, "keys", "generate", "--custodians", "5", "--threshold", "3", "--writer",
+                        work.resolve("admin.pub").toString(), "--out", tkeys.toString(), "-q"));
         add("ceremony: 3-of-5 threshold key set (CLI)", f("%.1f s", runs.get("keys generate --custodians 5 --threshold 3").seconds()),
                 "personal key set (CLI)", f("%.1f s", runs.get("keys generate").seconds()),
                 runs.get("keys generate --custodians 5 --threshold 3").seconds() / runs.get("keys generate").seconds(),
@@ -237,12 +241,12 @@ public final class Bench {
         Files.write(csv, lines.subList(0, n + 1));
         CliRun.run(jar, Map.of(), "vault", "init", "--schema", examples.resolve("schema.json").toString(), "--public-key",
                 tkeys.resolve("public.key").toString(), "--vault", tv.toString());
-        CliRun.run(jar, Map.of(), "encrypt", "--vault", tv.toString(), "--in", csv.toString(), "-q");
+        CliRun.run(jar, env, "encrypt", "--vault", tv.toString(), "--in", csv.toString(), "--identity", admin.toString(), "-q");
         Path big = work.resolve("big.db");
         CliRun.run(jar, Map.of(), "vault", "init", "--schema", examples.resolve("schema.json").toString(), "--public-key",
                 tkeys.resolve("public.key").toString(), "--vault", big.toString());
-        runs.put("encrypt (300 rows)", CliRun.run(jar, Map.of(), "encrypt", "--vault", big.toString(), "--in",
-                examples.resolve("patients.csv").toString(), "-q"));
+        runs.put("encrypt (300 rows)", CliRun.run(jar, env, "encrypt", "--vault", big.toString(), "--in",
+                examples.resolve("patients.csv").toString(), "--identity", admin.toString(), "-q"));
 
         Path result = work.resolve("avg.mvr");
         String[] query = {"query", "--vault", tv.toString(), "--server-key", tkeys.resolve("server.key").toString(), AVG,
@@ -304,7 +308,18 @@ public final class Bench {
                 "--server-key", tkeys.resolve("server.key").toString(), "--signers", "1,3,4",
                 "--out", work.resolve("cli-p1.mvp").toString(), "-q"));
         runs.put("decrypt combine", CliRun.run(jar, Map.of(), "decrypt", "combine", "--result", result.toString(),
-                "--vault", tv.toString(), partials.get(0), partials.get(1), partials.get(2)));
+                "--vault", tv.toString(), "--roster", rosterFingerprint(tkeys), partials.get(0), partials.get(1), partials.get(2)));
+        // What a custodian's provenance check costs: every chunk's writer signature (300 records),
+        // against the vault digest it computes anyway.
+        try (org.medvault.app.vault.VaultStore store = org.medvault.app.vault.VaultStore.open(big)) {
+            List<String> writers = store.roster().writerKeys();
+            store.checkWriters(writers); // warm up (class loading, the JDK's Ed25519)
+            double check = time(5, () -> store.checkWriters(writers));
+            double digest = time(5, store::digest);
+            org.medvault.app.vault.VaultStore.Provenance p = store.checkWriters(writers);
+            add("release: check every chunk's writer signature", f("%.1f ms", check * 1000), "the vault digest (300 records)",
+                    f("%.1f ms", digest * 1000), check / digest, p.chunks() + " chunks, " + p.records() + " records");
+        }
 
         Map<String, Object> memory = new LinkedHashMap<>();
         memory.put("floorKiB", floor.peakKiB());

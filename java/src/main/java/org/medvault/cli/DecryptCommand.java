@@ -102,9 +102,13 @@ final class DecryptCommand extends BaseCommand {
                 description = "Your own copy of the vault (its digest must match the result's).")
         Path vault;
 
-        @Option(names = "--server-key", paramLabel = "FILE|DIR", required = true,
-                description = "The key set's server.key (with noise squashing), to re-derive the result.")
+        @Option(names = "--server-key", paramLabel = "FILE|DIR",
+                description = "The key set's server.key (with noise squashing), to re-derive the result (required).")
         Path serverKey;
+
+        /** Removed: kept only to say why (a handed-in derivation was decrypted, forged or not). */
+        @Option(names = "--derived", paramLabel = "FILE", hidden = true)
+        Path derived;
 
         @Option(names = "--ledger", paramLabel = "FILE",
                 description = "Your count of released blocks for this key. Default: SHARE.ledger beside the share.")
@@ -131,6 +135,15 @@ final class DecryptCommand extends BaseCommand {
 
         @Override
         int run() {
+            if (derived != null) {
+                throw UserException.usage("--derived was removed: a derivation handed in as a file is bytes anyone could have"
+                        + " chosen (a forged result given as both --result and --derived was decrypted). Give --server-key:"
+                        + " the result is always re-derived from your own vault copy");
+            }
+            if (serverKey == null) {
+                throw UserException.usage("give --server-key: the result is re-derived from your vault copy before anything is"
+                        + " unsealed");
+            }
             ReleaseLedger book = new ReleaseLedger(ledger != null ? ledger : ReleaseLedger.besideShare(share),
                     maxBlocks != null ? maxBlocks : ReleaseLedger.DEFAULT_LIMIT);
             char[] secret = passphrase.obtain(root(), "passphrase for " + share, false);

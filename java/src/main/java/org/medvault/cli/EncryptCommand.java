@@ -55,6 +55,9 @@ final class EncryptCommand extends BaseCommand {
     Path schema;
 
     @Mixin
+    IdentityOption identity;
+
+    @Mixin
     OutputOptions output;
 
     @Override
@@ -67,8 +70,16 @@ final class EncryptCommand extends BaseCommand {
         if (values != null) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--values only goes with --dry-run");
         }
-        VaultService.EncryptResult r = service.encrypt(vault.vault, in, f,
-                new VaultService.EncryptOptions(skipInvalid, rejects, publicKey, schema, java.time.Duration.ofSeconds(waitSeconds)));
+        org.medvault.app.keys.Identity writer = identity.open(root());
+        VaultService.EncryptResult r;
+        try {
+            r = service.encrypt(vault.vault, in, f, new VaultService.EncryptOptions(skipInvalid, rejects, publicKey, schema,
+                    java.time.Duration.ofSeconds(waitSeconds), writer));
+        } finally {
+            if (writer != null) {
+                writer.wipe();
+            }
+        }
         if (output.json) {
             printJson(r);
             return MedVault.EXIT_OK;

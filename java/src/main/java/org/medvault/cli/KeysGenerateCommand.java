@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import org.medvault.app.keys.Identity;
 import org.medvault.app.keys.KeyManager;
 import org.medvault.app.keys.KeySetManifest;
 import org.medvault.common.UserException;
@@ -51,6 +52,12 @@ final class KeysGenerateCommand extends BaseCommand {
                 "no vault with a smaller k is created and no custodian signs below it. Default: "
                     + KeySetManifest.Threshold.DEFAULT_FLOOR + "."})
     Integer minCohortFloor;
+
+    @Option(names = "--writer", paramLabel = "NAME.pub",
+            description = {"Threshold key: the public identity of an admin who may write vaults of this key (repeat for",
+                "several; 'medvault identity create' makes one). Required: custodians release only from vaults",
+                "whose every chunk a writer signed."})
+    List<Path> writers;
 
     @Option(names = "--share-passphrase-files", paramLabel = "FILE", split = ",",
             description = "Threshold key: one passphrase file per custodian, in custodian order (comma-separated).")
@@ -118,6 +125,11 @@ final class KeysGenerateCommand extends BaseCommand {
         KeyManager.checkCeremony(custodians, threshold); // before any passphrase prompt
         int floor = minCohortFloor == null ? KeySetManifest.Threshold.DEFAULT_FLOOR : minCohortFloor;
         KeyManager.checkFloor(floor);
+        if (writers == null || writers.isEmpty()) {
+            throw UserException.usage("a threshold key set needs --writer NAME.pub: the admin identity (or identities) whose"
+                    + " signed chunks custodians will release from ('medvault identity create --out NAME.id' makes one)");
+        }
+        List<String> writerKeys = writers.stream().map(w -> Identity.readPublic(w).publicKey()).toList();
         List<char[]> secrets = new ArrayList<>();
         KeyManager.GenerateResult r;
         try {
@@ -135,7 +147,7 @@ final class KeysGenerateCommand extends BaseCommand {
                 newPassphrase.check(p, "custodian " + i + "'s passphrase", m -> progress(output.quiet, m));
             }
             r = new KeyManager(m -> progress(output.quiet, m)).generateThreshold(out, config, custodians, threshold,
-                    floor, secrets, force);
+                    floor, writerKeys, secrets, force);
         } finally {
             secrets.forEach(Passphrases::wipe);
         }
@@ -146,6 +158,8 @@ final class KeysGenerateCommand extends BaseCommand {
         print(r);
         out().println("Roster fingerprint: " + r.rosterFingerprint() + "  (publish it: every release is checked against it)");
         out().println("Cohort floor: no release shows a cohort smaller than " + r.threshold().floor());
+        out().println("Vault writers: " + String.join(", ", r.threshold().writerKeys().stream().map(Identity::fingerprint).toList())
+                + " (custodians release only from chunks they signed)");
         out().printf("Release needs %d of the %d custodians. Hand custodian-<i>.share to custodian i (then delete it here);%n"
                 + "server.key goes to analysts and custodians (they re-derive results before releasing),%n"
                 + "public.key and key.json to whoever creates the vault (it pins the custodian roster), key.json to everyone.%n",

@@ -36,6 +36,9 @@ final class KeysInfoCommand extends BaseCommand {
                     + " custodians release a result; no client key exists");
             out().println("Roster:     fingerprint " + r.rosterFingerprint() + "; no release shows a cohort under "
                     + r.threshold().floor());
+            out().println("Writers:    " + (r.threshold().writerKeys().isEmpty() ? "none (made before writers were pinned: custodians"
+                    + " release nothing under it)" : String.join(", ", r.threshold().writerKeys().stream()
+                    .map(org.medvault.app.keys.Identity::fingerprint).toList())));
         }
         if (r.created() != null) {
             out().println("Created:    " + r.created());

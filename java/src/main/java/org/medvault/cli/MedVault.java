@@ -17,7 +17,7 @@ import picocli.CommandLine;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Encrypted medical records under fully homomorphic encryption (TFHE-rs).",
-        subcommands = {KeysCommand.class, VaultCommand.class, EncryptCommand.class, RecordCommand.class, QueryCommand.class,
+        subcommands = {KeysCommand.class, IdentityCommand.class, VaultCommand.class, EncryptCommand.class, RecordCommand.class, QueryCommand.class,
             ResultCommand.class, DecryptCommand.class,
             CompletionCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",

@@ -177,11 +177,22 @@ final class VaultCommand implements Runnable {
         List<Path> files;
 
         @Mixin
+        IdentityOption identity;
+
+        @Mixin
         OutputOptions output;
 
         @Override
         int run() {
-            VaultService.ImportResult r = new VaultService(progressFor(output)).importRecords(vault.vault, files, serverKey);
+            org.medvault.app.keys.Identity writer = identity.open(root());
+            VaultService.ImportResult r;
+            try {
+                r = new VaultService(progressFor(output)).importRecords(vault.vault, files, serverKey, writer);
+            } finally {
+                if (writer != null) {
+                    writer.wipe();
+                }
+            }
             if (output.json) {
                 printJson(r);
             } else {

@@ -32,6 +32,26 @@ final class Cli {
         return new Result(exit, out.toString(), err.toString());
     }
 
+    /** The test admin's identity passphrase (not a secret: test data). */
+    static final String ADMIN_PASS = "records admin of the test hospital, not a secret";
+    /** The environment that unseals {@link #writer}'s identity. */
+    static final Map<String, String> ADMIN_ENV = Map.of(IdentityOption.ENV, ADMIN_PASS);
+
+    /**
+     * A writer identity {@code dir/admin.id} (and {@code admin.pub}), made through the CLI on first
+     * use: what a ceremony pins with --writer and what encrypt and import sign with --identity.
+     */
+    static java.nio.file.Path writer(java.nio.file.Path dir) {
+        java.nio.file.Path id = dir.resolve("admin.id");
+        if (!java.nio.file.Files.exists(id)) {
+            Result r = run(ADMIN_ENV, "identity", "create", "--out", id.toString(), "--name", "Test records admin", "-q");
+            if (r.exit() != 0) {
+                throw new AssertionError("identity create: " + r);
+            }
+        }
+        return id;
+    }
+
     /** Starts the CLI in a child JVM (this JVM's classpath, stdout and stderr merged). */
     static Process spawn(Map<String, String> env, java.util.List<String> args) throws java.io.IOException {
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(

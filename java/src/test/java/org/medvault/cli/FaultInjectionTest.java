@@ -199,12 +199,14 @@ class FaultInjectionTest {
         for (long d : new long[] {0, 40, 150, 500}) {
             plan.add(new Object[] {"writing", d});
         }
+        Path admin = Cli.writer(tmp);
+        Path adminPub = org.medvault.app.keys.Identity.publicFileOf(admin);
         Path whole = null;
         for (Object[] step : plan) {
             long d = (Long) step[1];
             Path dir = tmp.resolve("ceremony-" + step[0] + "-" + d);
             boolean wasKilled = runAndKill(env, (String) step[0], d, "keys", "generate", "--custodians", "3", "--threshold", "2",
-                    "--out", dir.toString());
+                    "--writer", adminPub.toString(), "--out", dir.toString());
             List<String> files = visible(dir);
             if (files.isEmpty()) {
                 continue;
@@ -218,7 +220,8 @@ class FaultInjectionTest {
         }
         if (whole == null) {
             whole = tmp.resolve("ceremony-whole");
-            assertEquals(0, Cli.run(env, "keys", "generate", "--custodians", "3", "--threshold", "2", "--out", whole.toString(), "-q").exit());
+            assertEquals(0, Cli.run(env, "keys", "generate", "--custodians", "3", "--threshold", "2", "--writer", adminPub.toString(),
+                    "--out", whole.toString(), "-q").exit());
         }
         // A custodian's partial decryption (re-derivation on the custodian's vault copy, then the partial).
         Path vault = tmp.resolve("threshold.db");
@@ -226,7 +229,8 @@ class FaultInjectionTest {
                 "--public-key", whole.resolve("public.key").toString(), "--vault", vault.toString(), "-q").exit());
         Path csv = tmp.resolve("twelve.csv"); // over the schema's minimum cohort of 11: the count is released
         Files.write(csv, Files.readAllLines(EXAMPLES.resolve("patients.csv")).subList(0, 13));
-        assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", vault.toString(), "--in", csv.toString(), "-q").exit());
+        assertEquals(0, Cli.run(Cli.ADMIN_ENV, "encrypt", "--vault", vault.toString(), "--in", csv.toString(), "--identity",
+                admin.toString(), "-q").exit());
         Path result = tmp.resolve("t.mvr");
         assertEquals(0, Cli.run(Map.of(), "query", "--vault", vault.toString(), "--server-key", whole.resolve("server.key").toString(),
                 "SELECT count(*), max(age)", "--out", result.toString(), "-q").exit());

@@ -49,6 +49,8 @@ class ThresholdCommandTest {
     static List<String> released134;
     static Map<String, String> env = new HashMap<>();
     static long[] expected;
+    /** The records admin's identity, the roster's one vault writer. */
+    static Path admin;
     /** The roster fingerprint the ceremony printed (what a combiner is told out of band). */
     static String fingerprint;
 
@@ -79,7 +81,9 @@ class ThresholdCommandTest {
             env.put("MEDVAULT_PASSPHRASE_" + i, pass(i));
         }
         keys = tmp.resolve("keys");
-        Cli.Result g = Cli.run(env, "keys", "generate", "--custodians", "5", "--threshold", "3", "--out", keys.toString(), "--json", "-q");
+        admin = Cli.writer(tmp);
+        Cli.Result g = Cli.run(env, "keys", "generate", "--custodians", "5", "--threshold", "3", "--writer",
+                org.medvault.app.keys.Identity.publicFileOf(admin).toString(), "--out", keys.toString(), "--json", "-q");
         assertEquals(0, g.exit(), g.toString());
         JsonNode gen = JSON.readTree(g.out());
         assertEquals(3, gen.get("threshold").get("threshold").asInt());
@@ -103,7 +107,8 @@ class ThresholdCommandTest {
         List<String> lines = Files.readAllLines(VaultCommandTest.EXAMPLES.resolve("patients.csv")).subList(0, 15);
         Path in = tmp.resolve("fourteen.csv");
         Files.write(in, lines);
-        assertEquals(0, Cli.run(Map.of(), "encrypt", "--vault", vault.toString(), "--in", in.toString(), "-q").exit());
+        assertEquals(0, Cli.run(Cli.ADMIN_ENV, "encrypt", "--vault", vault.toString(), "--in", in.toString(), "--identity",
+                admin.toString(), "-q").exit());
         expected = clear(lines);
         custodianVault = tmp.resolve("custodian-copy.db");
         Files.copy(vault, custodianVault);
@@ -342,8 +347,10 @@ class ThresholdCommandTest {
             fake.add(CustodianShare.newSigningKeyPair());
             members.add(new KeySetManifest.Custodian(i, KeySetManifest.shareFile(i), CustodianShare.encodePublic(fake.get(i - 1).getPublic()), null));
         }
-        KeySetManifest.Threshold forged = KeySetManifest.Threshold.signed(keyId, 5, 3, 11, members,
-                i -> CustodianShare.sign(fake.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId, 5, 3, 11, members)));
+        List<String> writers = real.threshold().writerKeys();
+        KeySetManifest.Threshold forged = KeySetManifest.Threshold.signed(keyId, 5, 3, 11, writers, members,
+                i -> CustodianShare.sign(fake.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId, 5, 3, 11, writers,
+                        members)));
         String forgedDigest = forged.digest(keyId);
 
         // Partials signed by the fake custodians, naming the fake roster, in a result that names it too.
@@ -463,6 +470,90 @@ class ThresholdCommandTest {
         }
     }
 
+    static void sql(Path db, String... statements) throws java.sql.SQLException {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + db);
+             java.sql.Statement st = c.createStatement()) {
+            for (String q : statements) {
+                st.execute(q);
+            }
+        }
+    }
+
+    /**
+     * Attack 1 of issue 23, as far as whoever holds the vault file goes: ciphertexts written
+     * straight into a custodian's copy, every digest "recomputed" (the vault digest is computed
+     * from the rows). Before writers were pinned, the analyst's query over such a copy was
+     * re-derived and released by every custodian — and a released sum over a record with chosen
+     * masks is key bits. Now every chunk must carry the signature of a writer the roster pins, over
+     * its digest, the key, the schema and its record ids by slot; custodians refuse before unsealing.
+     */
+    @Test
+    void chunksNoPinnedWriterSignedAreNeverReleasedFrom() throws Exception {
+        // 1. An unsigned chunk (the bytes of a stored one, standing for any crafted list) under a new id,
+        //    queried by the analyst so that the result names this copy's digest: only provenance is wrong.
+        Path unsigned = tmp.resolve("unsigned-chunk.db");
+        Files.copy(vault, unsigned);
+        sql(unsigned, "INSERT INTO chunks (batch_id, records, sha256, list) SELECT batch_id, 1, sha256, list FROM chunks ORDER BY id LIMIT 1",
+                "INSERT INTO records (id, chunk_id, slot, batch_id) SELECT 'crafted-1', max(id), 0, 1 FROM chunks");
+        Path overUnsigned = query(unsigned, QUERY, "over-unsigned.mvr");
+        for (int i : new int[] {1, 3, 4}) {
+            assertRefused(partial(i, "not the passphrase", "1,3,4", overUnsigned, unsigned, "unsigned-" + i + ".mvp"), 1,
+                    "carries no writer's signature", "records crafted-1", "nothing was unsealed");
+            assertFalse(Files.exists(tmp.resolve("unsigned-" + i + ".mvp")));
+        }
+
+        // 2. An honest chunk's signature copied along with its bytes, but another record id in the slot.
+        Path relabelled = tmp.resolve("relabelled-chunk.db");
+        Files.copy(vault, relabelled);
+        sql(relabelled, "INSERT INTO chunks (batch_id, records, sha256, list, signed_ids, signer, signature) SELECT batch_id, records,"
+                        + " sha256, list, signed_ids, signer, signature FROM chunks ORDER BY id LIMIT 1",
+                "INSERT INTO records (id, chunk_id, slot, batch_id) SELECT 'crafted-2', max(id), 0, 1 FROM chunks");
+        assertRefused(partial(1, "not the passphrase", "1,3,4", result, relabelled, "relabelled-1.mvp"), 1,
+                "record 'crafted-2' sits in slot 0", "records were moved", "nothing was unsealed");
+
+        // 3. Two stored records swapped between their slots (a patient's value under another's id).
+        Path swapped = tmp.resolve("swapped-slots.db");
+        Files.copy(vault, swapped);
+        sql(swapped, "UPDATE records SET slot = 1000 WHERE chunk_id = (SELECT min(id) FROM chunks) AND slot = 0",
+                "UPDATE records SET slot = 0 WHERE chunk_id = (SELECT min(id) FROM chunks) AND slot = 1",
+                "UPDATE records SET slot = 1 WHERE chunk_id = (SELECT min(id) FROM chunks) AND slot = 1000");
+        assertRefused(partial(1, "not the passphrase", "1,3,4", result, swapped, "swapped-1.mvp"), 1,
+                "records were moved", "nothing was unsealed");
+
+        // 4. Another identity (the attacker's own): refused by encrypt, and signed in by hand, by the custodian.
+        Path other = tmp.resolve("other").resolve("admin.id");
+        Files.createDirectories(other.getParent());
+        Cli.writer(other.getParent());
+        Path csv = tmp.resolve("one.csv");
+        Files.write(csv, Files.readAllLines(VaultCommandTest.EXAMPLES.resolve("patients.csv")).subList(0, 2));
+        Path byOther = tmp.resolve("by-other.db");
+        Files.copy(vault, byOther);
+        assertRefused(Cli.run(Cli.ADMIN_ENV, "encrypt", "--vault", byOther.toString(), "--in", csv.toString(), "--identity",
+                other.toString()), 1, "is not a writer of", "nothing was stored");
+        assertRefused(Cli.run(Map.of(), "encrypt", "--vault", byOther.toString(), "--in", csv.toString()), 2, "--identity");
+        org.medvault.app.keys.Identity attacker = org.medvault.app.keys.Identity.open(other, Cli.ADMIN_PASS.toCharArray());
+        String keyId = KeySetManifest.parse(Files.readAllBytes(keys.resolve("key.json")), "key.json").keyId();
+        String schemaDigest = org.medvault.schema.VaultSchema.parse(Files.readAllBytes(VaultCommandTest.EXAMPLES.resolve("schema.json")),
+                "schema.json").digest();
+        String sha;
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + byOther);
+             java.sql.ResultSet r = c.createStatement().executeQuery("SELECT sha256 FROM chunks ORDER BY id LIMIT 1")) {
+            sha = r.getString(1);
+        }
+        byte[] sig = attacker.sign(org.medvault.app.vault.VaultStore.chunkStatement(keyId, schemaDigest, sha, "[\"crafted-3\"]"));
+        attacker.wipe();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + byOther);
+             java.sql.PreparedStatement p = c.prepareStatement("INSERT INTO chunks (batch_id, records, sha256, list, signed_ids, signer,"
+                     + " signature) SELECT batch_id, 1, sha256, list, '[\"crafted-3\"]', ?, ? FROM chunks ORDER BY id LIMIT 1")) {
+            p.setString(1, org.medvault.app.keys.Identity.readPublic(org.medvault.app.keys.Identity.publicFileOf(other)).publicKey());
+            p.setBytes(2, sig);
+            assertEquals(1, p.executeUpdate());
+        }
+        sql(byOther, "INSERT INTO records (id, chunk_id, slot, batch_id) SELECT 'crafted-3', max(id), 0, 1 FROM chunks");
+        assertRefused(partial(1, "not the passphrase", "1,3,4", result, byOther, "by-other-1.mvp"), 1,
+                "who is not a writer the custodians pinned", "nothing was unsealed");
+    }
+
     /**
      * Attack 2 of issue 23: the forged result handed in again as the custodian's "own derivation"
      * ({@code --derived}) was compared with itself and decrypted. There is no such path now: the
@@ -481,7 +572,7 @@ class ThresholdCommandTest {
                 keys.resolve("custodian-5.share").toString(), "--result", oracle.toString(), "--vault", custodianVault.toString(),
                 "--derived", oracle.toString(), "--signers", "1,3,5", "--ledger", ledger.toString(),
                 "--out", tmp.resolve("derived-5.mvp").toString());
-        assertRefused(r, 2, "--derived");
+        assertRefused(r, 2, "--derived was removed", "--server-key");
         // And with the server key as well: re-derived, compared, refused.
         r = Cli.run(Map.of("MEDVAULT_PASSPHRASE", pass(5)), "decrypt", "partial", "--share",
                 keys.resolve("custodian-5.share").toString(), "--result", oracle.toString(), "--vault", custodianVault.toString(),
@@ -621,11 +712,18 @@ class ThresholdCommandTest {
             assertTrue(r.err().contains("threshold"), r.err());
             assertFalse(Files.exists(tmp.resolve("bad-" + nt[0] + nt[1])));
         }
-        Cli.Result noPass = Cli.run(Map.of(), "keys", "generate", "--custodians", "3", "--threshold", "2", "--out",
+        String writer = org.medvault.app.keys.Identity.publicFileOf(admin).toString();
+        Cli.Result noWriter = Cli.run(env, "keys", "generate", "--custodians", "3", "--threshold", "2", "--out",
+                tmp.resolve("nowriter").toString());
+        assertEquals(2, noWriter.exit(), noWriter.toString());
+        assertTrue(noWriter.err().contains("--writer"), noWriter.err());
+        assertFalse(Files.exists(tmp.resolve("nowriter")));
+        Cli.Result noPass = Cli.run(Map.of(), "keys", "generate", "--custodians", "3", "--threshold", "2", "--writer", writer, "--out",
                 tmp.resolve("nopass").toString());
         assertEquals(2, noPass.exit());
         assertTrue(noPass.err().contains("MEDVAULT_PASSPHRASE_1"), noPass.err());
-        Cli.Result existing = Cli.run(env, "keys", "generate", "--custodians", "5", "--threshold", "3", "--out", keys.toString());
+        Cli.Result existing = Cli.run(env, "keys", "generate", "--custodians", "5", "--threshold", "3", "--writer", writer, "--out",
+                keys.toString());
         assertEquals(1, existing.exit());
         assertTrue(existing.err().contains("already holds keys"), existing.err());
     }

@@ -66,6 +66,7 @@ class SparkQueryTest {
         if (custodian > 0) {
             env.put("MEDVAULT_PASSPHRASE", passphrase(custodian));
         }
+        env.put("MEDVAULT_IDENTITY_PASSPHRASE", "spark test records admin passphrase, not a secret");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         CommandLine cl = MedVault.commandLine(env, null);
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
@@ -81,7 +82,10 @@ class SparkQueryTest {
      * patients of examples/patients.csv, one encrypt (one chunk) per batch (also SparkBench's).
      */
     static void keySetAndVault(Path root, Path work, Path keys, Path vault, int batches, int perBatch) throws IOException {
-        cli("keys", "generate", "--custodians", "3", "--threshold", "2", "--out", keys.toString(), "-q");
+        Path admin = work.resolve("admin.id");
+        cli("identity", "create", "--out", admin.toString(), "--name", "Spark test records admin", "-q");
+        cli("keys", "generate", "--custodians", "3", "--threshold", "2", "--writer", work.resolve("admin.pub").toString(), "--out",
+                keys.toString(), "-q");
         cli("vault", "init", "--schema", root.resolve("examples/schema.json").toString(), "--public-key",
                 keys.resolve("public.key").toString(), "--vault", vault.toString(), "-q");
         List<String> lines = Files.readAllLines(root.resolve("examples/patients.csv"));
@@ -91,7 +95,7 @@ class SparkQueryTest {
             batch.addAll(lines.subList(1 + perBatch * b, 1 + perBatch * (b + 1)));
             Path csv = work.resolve("batch-" + b + ".csv");
             Files.write(csv, batch);
-            cli("encrypt", "--vault", vault.toString(), "--in", csv.toString(), "-q");
+            cli("encrypt", "--vault", vault.toString(), "--in", csv.toString(), "--identity", admin.toString(), "-q");
         }
     }
 

@@ -89,10 +89,14 @@ public final class KeyManager {
      * so after the ceremony no single file can decrypt.
      */
     public GenerateResult generateThreshold(Path dir, FheConfig config, int custodians, int threshold, int floor,
-                                            List<char[]> passphrases, boolean force) {
+                                            List<String> writers, List<char[]> passphrases, boolean force) {
         long start = System.nanoTime();
         checkCeremony(custodians, threshold);
         checkFloor(floor);
+        if (writers.isEmpty() || writers.size() > KeySetManifest.MAX_WRITERS || new java.util.HashSet<>(writers).size() != writers.size()) {
+            throw UserException.usage("a threshold key set needs 1 to " + KeySetManifest.MAX_WRITERS + " distinct vault writers"
+                    + " (--writer NAME.pub): custodians release only from vaults whose every chunk a writer signed");
+        }
         if (passphrases.size() != custodians) {
             throw UserException.usage(custodians + " custodians need " + custodians + " passphrases, got " + passphrases.size());
         }
@@ -117,9 +121,9 @@ public final class KeyManager {
                     members.add(new KeySetManifest.Custodian(i, KeySetManifest.shareFile(i),
                             CustodianShare.encodePublic(signing.get(i - 1).getPublic()), null));
                 }
-                roster = KeySetManifest.Threshold.signed(keyId, custodians, threshold, floor, members,
+                roster = KeySetManifest.Threshold.signed(keyId, custodians, threshold, floor, writers, members,
                         i -> CustodianShare.sign(signing.get(i - 1).getPrivate(), KeySetManifest.Threshold.statement(keyId,
-                                custodians, threshold, floor, members)));
+                                custodians, threshold, floor, writers, members)));
                 String rosterDigest = roster.digest(keyId);
                 for (int i = 1; i <= custodians; i++) {
                     progress.accept("sealing the share of custodian " + i);

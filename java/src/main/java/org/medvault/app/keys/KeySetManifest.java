@@ -56,9 +56,15 @@ public record KeySetManifest(
      * <p>{@code minCohortFloor} is the smallest cohort any release may show, pinned at the ceremony
      * and part of the signed statement: no custodian signs a partial over a vault whose k is lower.
      * Rosters made before it existed (statement v1) have none and get {@link #DEFAULT_FLOOR}.
+     *
+     * <p>{@code writers} are the Ed25519 public keys (X.509, base64) of the identities that may
+     * store ciphertexts in a vault of this key (the admins): every chunk carries a writer's
+     * signature, and custodians release only from vaults whose every chunk does. A v1 roster
+     * names none, so no custodian releases under it.
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Threshold(int custodians, int threshold, java.util.List<Custodian> members, Integer minCohortFloor) {
+    public record Threshold(int custodians, int threshold, java.util.List<Custodian> members, Integer minCohortFloor,
+                            java.util.List<String> writers) {
         /** The floor of rosters that pinned none (v1), and the ceremony's default: MedVault's default k. */
         public static final int DEFAULT_FLOOR = 11;
         /** Hex digits of the roster digest in a {@link #fingerprint}: 96 bits, read aloud in six groups. */
@@ -74,15 +80,25 @@ public record KeySetManifest(
             return minCohortFloor == null ? DEFAULT_FLOOR : minCohortFloor;
         }
 
+        /** The vault writers' keys (empty for a v1 roster). */
+        public java.util.List<String> writerKeys() {
+            return writers == null ? java.util.List.of() : writers;
+        }
+
         /**
-         * The signed statement: key id, n, t, the cohort floor and every custodian's index and
-         * signing key (v1, without a floor, for rosters made before floors were pinned).
+         * The signed statement: key id, n, t, the cohort floor, the vault writers' keys and every
+         * custodian's index and signing key (v1, without floor and writers, for rosters made
+         * before they were pinned).
          */
-        public static byte[] statement(String keyId, int custodians, int threshold, Integer floor, java.util.List<Custodian> members) {
-            StringBuilder sb = new StringBuilder(floor == null ? "medvault-roster/1\n" : "medvault-roster/2\n").append(keyId).append('\n')
+        public static byte[] statement(String keyId, int custodians, int threshold, Integer floor, java.util.List<String> writers,
+                                       java.util.List<Custodian> members) {
+            boolean v1 = floor == null && writers == null;
+            StringBuilder sb = new StringBuilder(v1 ? "medvault-roster/1\n" : "medvault-roster/2\n").append(keyId).append('\n')
                     .append(custodians).append(" of which ").append(threshold).append('\n');
-            if (floor != null) {
-                sb.append("cohorts of at least ").append(floor).append('\n');
+            if (!v1) {
+                sb.append("cohorts of at least ").append(floor == null ? DEFAULT_FLOOR : floor).append('\n');
+                (writers == null ? java.util.List.<String>of() : writers).stream().sorted()
+                        .forEach(w -> sb.append("writer ").append(w).append('\n'));
             }
             members.stream().sorted(java.util.Comparator.comparingInt(Custodian::index))
                     .forEach(m -> sb.append(m.index()).append(' ').append(m.signingKey()).append('\n'));
@@ -91,7 +107,7 @@ public record KeySetManifest(
 
         /** SHA-256 (hex) of the roster statement: what shares, vaults, results and partials name. */
         public String digest(String keyId) {
-            return Digests.sha256(statement(keyId, custodians, threshold, minCohortFloor, members));
+            return Digests.sha256(statement(keyId, custodians, threshold, minCohortFloor, writers, members));
         }
 
         /**
@@ -121,13 +137,13 @@ public record KeySetManifest(
         }
 
         /** The roster with every member's signature of the statement ({@code signer.apply(index)}). */
-        public static Threshold signed(String keyId, int custodians, int threshold, int floor, java.util.List<Custodian> members,
-                                       java.util.function.IntFunction<byte[]> signer) {
+        public static Threshold signed(String keyId, int custodians, int threshold, int floor, java.util.List<String> writers,
+                                       java.util.List<Custodian> members, java.util.function.IntFunction<byte[]> signer) {
             java.util.List<Custodian> signed = members.stream()
                     .map(m -> new Custodian(m.index(), m.share(), m.signingKey(),
                             java.util.Base64.getEncoder().encodeToString(signer.apply(m.index()))))
                     .toList();
-            return new Threshold(custodians, threshold, signed, floor);
+            return new Threshold(custodians, threshold, signed, floor, java.util.List.copyOf(writers));
         }
 
         /**
@@ -141,7 +157,7 @@ public record KeySetManifest(
                     throw new UserException(name + ": malformed custodian roster (custodian " + m.index() + ")");
                 }
             }
-            byte[] statement = statement(keyId, custodians, threshold, minCohortFloor, members);
+            byte[] statement = statement(keyId, custodians, threshold, minCohortFloor, writers, members);
             for (Custodian m : members) {
                 byte[] sig;
                 try {
@@ -238,11 +254,15 @@ public record KeySetManifest(
 
     private static boolean wellFormed(Threshold t) {
         return t.members() != null && t.members().size() == t.custodians() && t.threshold() >= 2 && t.threshold() <= t.custodians()
-                && (t.minCohortFloor() == null || (t.minCohortFloor() >= 1 && t.minCohortFloor() <= MAX_FLOOR));
+                && (t.minCohortFloor() == null || (t.minCohortFloor() >= 1 && t.minCohortFloor() <= MAX_FLOOR))
+                && (t.writers() == null || (t.writers().size() <= MAX_WRITERS && t.writers().stream().allMatch(
+                        w -> w != null && w.matches("[A-Za-z0-9+/=]{1,200}"))));
     }
 
     /** The largest cohort floor a ceremony may pin (the schema's own limit for k). */
     public static final int MAX_FLOOR = 1_000_000;
+    /** The most vault writers a roster may name. */
+    public static final int MAX_WRITERS = 32;
 
     private static String firstLine(String s) {
         if (s == null) {

@@ -88,12 +88,6 @@ public final class ReleaseService {
             if (!store.keyId().equals(h.keyId())) {
                 throw new UserException(vaultFile + " is under key " + store.keyId() + "; " + resultFile + " is under key " + h.keyId());
             }
-            String vaultDigest = store.digest();
-            if (!vaultDigest.equals(h.vaultDigest())) {
-                throw new UserException(resultFile + " was computed over a vault with digest " + QueryService.abbreviate(h.vaultDigest())
-                        + "; your copy " + vaultFile + " has digest " + QueryService.abbreviate(vaultDigest)
-                        + " — get the same vault state before releasing (nothing was unsealed)");
-            }
             KeySetManifest.Threshold roster = store.roster();
             if (roster == null) {
                 throw new UserException(vaultFile + " pins no custodian roster (it was created without the key set's key.json);"
@@ -109,17 +103,35 @@ public final class ReleaseService {
                 throw new UserException(resultFile + " names custodian roster " + QueryService.abbreviate(h.release().roster())
                         + "; the vault pins " + QueryService.abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
             }
-            int n = roster.custodians();
-            int t = roster.threshold();
-            List<Integer> set = signerSet(signers, n, t, "--signers");
-            if (!set.contains(me)) {
-                throw UserException.usage("--signers " + join(set) + " does not include custodian " + me + ", the holder of " + shareFile);
-            }
             VaultSchema schema = store.schema();
             if (schema.minCohort() < roster.floor()) {
                 throw new UserException(vaultFile + " suppresses cohorts under " + schema.minCohort() + ", below the floor of "
                         + roster.floor() + " pinned at the key ceremony (roster " + roster.fingerprint(store.keyId())
                         + "): refusing to release from it (nothing was unsealed)");
+            }
+            // Every chunk must be a pinned writer's: a ciphertext whose mask someone chose would be
+            // bootstrapped by the re-derivation below, and a bootstrap is a decryption.
+            if (roster.writerKeys().isEmpty()) {
+                throw new UserException(vaultFile + " pins a roster that names no vault writer (a key set made before writers"
+                        + " were pinned): nothing says who wrote its ciphertexts; refusing (nothing was unsealed)");
+            }
+            try {
+                store.checkWriters(roster.writerKeys());
+            } catch (UserException e) {
+                throw new UserException(e.getMessage() + "; refusing to release from it (nothing was unsealed)", e);
+            }
+
+            String vaultDigest = store.digest();
+            if (!vaultDigest.equals(h.vaultDigest())) {
+                throw new UserException(resultFile + " was computed over a vault with digest " + QueryService.abbreviate(h.vaultDigest())
+                        + "; your copy " + vaultFile + " has digest " + QueryService.abbreviate(vaultDigest)
+                        + " — get the same vault state before releasing (nothing was unsealed)");
+            }
+            int n = roster.custodians();
+            int t = roster.threshold();
+            List<Integer> set = signerSet(signers, n, t, "--signers");
+            if (!set.contains(me)) {
+                throw UserException.usage("--signers " + join(set) + " does not include custodian " + me + ", the holder of " + shareFile);
             }
 
             // 2. The request must plan against the vault's own schema, with the plan's shape.

@@ -15,6 +15,7 @@ import java.util.concurrent.Future;
 
 import org.medvault.app.AtomicFiles;
 import org.medvault.app.Progress;
+import org.medvault.app.keys.Identity;
 import org.medvault.app.keys.KeySetManifest;
 import org.medvault.app.keys.ServerKeyFiles;
 import org.medvault.common.Digests;
@@ -149,10 +150,16 @@ public final class VaultService {
     public static final java.time.Duration DEFAULT_WAIT = java.time.Duration.ofMinutes(10);
 
     /** {@code waitForWriter}: how long to wait for another process writing the vault (then refuse, storing nothing). */
+    /** {@code writer}: the identity that signs every stored chunk (required by a threshold vault; null for none). */
     public record EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile,
-                                 java.time.Duration waitForWriter) {
+                                 java.time.Duration waitForWriter, Identity writer) {
         public EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile) {
-            this(skipInvalid, rejectsFile, publicKeyFile, schemaFile, DEFAULT_WAIT);
+            this(skipInvalid, rejectsFile, publicKeyFile, schemaFile, DEFAULT_WAIT, null);
+        }
+
+        public EncryptOptions(boolean skipInvalid, Path rejectsFile, Path publicKeyFile, Path schemaFile,
+                              java.time.Duration waitForWriter) {
+            this(skipInvalid, rejectsFile, publicKeyFile, schemaFile, waitForWriter, null);
         }
     }
 
@@ -186,6 +193,7 @@ public final class VaultService {
              VaultStore store = VaultStore.open(vaultFile)) {
             VaultSchema schema = store.schema();
             checkOverrides(store, schema, options);
+            store.checkWriter(options.writer()); // before any reading or FHE work
             RecordCodec codec = new RecordCodec(schema);
             // Pass 1: parse and encode every row, so a bad row stops the batch before any FHE work.
             Batch batch = readBatch(store, codec, inputs, format);
@@ -226,7 +234,7 @@ public final class VaultService {
             long bytes = 0;
             if (!good.isEmpty()) {
                 try (CompactPublicKey pk = CompactPublicKey.deserialize(store.publicKey())) {
-                    long[] r = storeBatch(store, pk, codec, good, batch.source());
+                    long[] r = storeBatch(store, pk, codec, good, batch.source(), options.writer());
                     chunks = r[0];
                     bytes = r[1];
                 }
@@ -410,7 +418,8 @@ public final class VaultService {
     }
 
     /** Encrypts and stores rows as one transaction; returns {chunks, bytes}. */
-    private long[] storeBatch(VaultStore store, CompactPublicKey pk, RecordCodec codec, List<GoodRow> rows, String source) {
+    private long[] storeBatch(VaultStore store, CompactPublicKey pk, RecordCodec codec, List<GoodRow> rows, String source,
+                              Identity writer) {
         int perChunk = recordsPerChunk(codec.schema());
         int nChunks = (rows.size() + perChunk - 1) / perChunk;
         int workers = Math.max(1, Math.min(FheRuntime.threads(), nChunks));
@@ -438,10 +447,7 @@ public final class VaultService {
                 pending.set(c, null);
                 int from = c * perChunk;
                 int to = Math.min(rows.size(), from + perChunk);
-                long chunkId = store.insertChunk(batch, list, to - from);
-                for (int i = from; i < to; i++) {
-                    store.insertRecord(rows.get(i).id(), chunkId, i - from, batch);
-                }
+                store.insertChunk(batch, list, rows.subList(from, to).stream().map(GoodRow::id).toList(), writer);
                 bytes += list.length;
                 progress.advance(to);
             }
@@ -575,9 +581,15 @@ public final class VaultService {
      * is already in the vault, or in two of the files, is refused with both sources named.
      */
     public ImportResult importRecords(Path vaultFile, List<Path> files, Path serverKeyFile) {
+        return importRecords(vaultFile, files, serverKeyFile, null);
+    }
+
+    /** As above, every stored record signed by {@code writer} (required by a threshold vault). */
+    public ImportResult importRecords(Path vaultFile, List<Path> files, Path serverKeyFile, Identity writer) {
         long start = System.nanoTime();
         try (VaultStore.WriteLock lock = VaultStore.lockForWriting(vaultFile, DEFAULT_WAIT, progress);
              VaultStore store = VaultStore.open(vaultFile)) {
+            store.checkWriter(writer);
             VaultSchema schema = store.schema();
             List<RecordFile> loaded = new ArrayList<>();
             List<String> problems = new ArrayList<>();
@@ -643,8 +655,7 @@ public final class VaultService {
                 for (int i = 0; i < loaded.size(); i++) {
                     RecordFile rf = loaded.get(i);
                     long batch = store.beginBatch("record file " + files.get(i).getFileName());
-                    long chunk = store.insertChunk(batch, stored.get(i), 1);
-                    store.insertRecord(rf.recordId(), chunk, 0, batch);
+                    store.insertChunk(batch, stored.get(i), List.of(rf.recordId()), writer);
                     store.finishBatch(batch, 1);
                     imported.add(rf.recordId());
                     bytes += stored.get(i).length;

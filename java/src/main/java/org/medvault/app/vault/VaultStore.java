@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
+import org.medvault.app.keys.CustodianShare;
+import org.medvault.app.keys.Identity;
 import org.medvault.app.keys.KeySetManifest;
 import org.medvault.common.Digests;
 import org.medvault.common.UserException;
@@ -145,7 +147,7 @@ public final class VaultStore implements AutoCloseable {
                     s.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, source TEXT NOT NULL, records INTEGER NOT NULL,"
                             + " created TEXT NOT NULL)");
                     s.execute("CREATE TABLE chunks (id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),"
-                            + " records INTEGER NOT NULL, sha256 TEXT NOT NULL, list BLOB NOT NULL)");
+                            + " records INTEGER NOT NULL, sha256 TEXT NOT NULL, list BLOB NOT NULL" + SIGNATURE_COLUMNS + ")");
                     s.execute("CREATE TABLE records (id TEXT PRIMARY KEY, chunk_id INTEGER NOT NULL REFERENCES chunks(id),"
                             + " slot INTEGER NOT NULL, batch_id INTEGER NOT NULL REFERENCES batches(id), UNIQUE (chunk_id, slot))");
                 }
@@ -363,32 +365,207 @@ public final class VaultStore implements AutoCloseable {
         }
     }
 
-    public long insertChunk(long batch, byte[] list, int records) {
-        try (PreparedStatement p = db.prepareStatement("INSERT INTO chunks (batch_id, records, sha256, list) VALUES (?, ?, ?, ?)",
-                Statement.RETURN_GENERATED_KEYS)) {
-            p.setLong(1, batch);
-            p.setInt(2, records);
-            p.setString(3, Digests.sha256(list));
-            p.setBytes(4, list);
-            p.executeUpdate();
-            try (ResultSet k = p.getGeneratedKeys()) {
-                k.next();
-                return k.getLong(1);
+    /**
+     * Stores a chunk and its records ({@code ids.get(slot)} in each slot), signed by {@code writer}
+     * when given: the signature covers the key id, the schema digest, the chunk's SHA-256 and the
+     * record ids by slot ({@link #chunkStatement}), so neither the bytes nor which record sits in
+     * which slot can change without a writer's key.
+     */
+    public long insertChunk(long batch, byte[] list, List<String> ids, Identity writer) {
+        String sha = Digests.sha256(list);
+        String idsJson = idsJson(ids);
+        byte[] signature = writer == null ? null : writer.sign(chunkStatement(keyId(), schema().digest(), sha, idsJson));
+        try {
+            if (writer != null) {
+                addSignatureColumns();
             }
+            long chunk;
+            try (PreparedStatement p = db.prepareStatement(writer == null
+                    ? "INSERT INTO chunks (batch_id, records, sha256, list) VALUES (?, ?, ?, ?)"
+                    : "INSERT INTO chunks (batch_id, records, sha256, list, signed_ids, signer, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    Statement.RETURN_GENERATED_KEYS)) {
+                p.setLong(1, batch);
+                p.setInt(2, ids.size());
+                p.setString(3, sha);
+                p.setBytes(4, list);
+                if (writer != null) {
+                    p.setString(5, idsJson);
+                    p.setString(6, writer.publicKey());
+                    p.setBytes(7, signature);
+                }
+                p.executeUpdate();
+                try (ResultSet k = p.getGeneratedKeys()) {
+                    k.next();
+                    chunk = k.getLong(1);
+                }
+            }
+            for (int slot = 0; slot < ids.size(); slot++) {
+                insertRecord(ids.get(slot), chunk, slot, batch);
+            }
+            return chunk;
         } catch (SQLException e) {
             throw failure("write", e);
         }
     }
 
-    public void insertRecord(String id, long chunk, int slot, long batch) {
+    /** The columns that carry a chunk's writer signature (vaults made before them get them on their next signed write). */
+    static final String SIGNATURE_COLUMNS = ", signed_ids TEXT, signer TEXT, signature BLOB";
+
+    private boolean hasSignatureColumns() throws SQLException {
+        try (Statement s = db.createStatement(); ResultSet r = s.executeQuery("PRAGMA table_info(chunks)")) {
+            while (r.next()) {
+                if ("signature".equals(r.getString("name"))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    private void addSignatureColumns() throws SQLException {
+        if (!hasSignatureColumns()) {
+            try (Statement s = db.createStatement()) {
+                for (String column : SIGNATURE_COLUMNS.substring(2).split(", ")) {
+                    s.execute("ALTER TABLE chunks ADD COLUMN " + column);
+                }
+            }
+        }
+    }
+
+    /** What a writer signs for one chunk. */
+    public static byte[] chunkStatement(String keyId, String schemaDigest, String chunkSha256, String idsJson) {
+        return ("medvault-chunk/1\n" + keyId + "\n" + schemaDigest + "\n" + chunkSha256 + "\n" + idsJson + "\n")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String idsJson(List<String> ids) {
+        try {
+            return IDS_JSON.writeValueAsString(ids);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper IDS_JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** What {@link #checkWriters} found: chunks and live records, all signed by the roster's writers. */
+    public record Provenance(long chunks, long records, java.util.Map<String, Long> chunksByWriter) {}
+
+    /**
+     * Checks that every chunk holding live records carries a valid signature by one of
+     * {@code writerKeys} over its bytes' digest, this vault's key and schema, and the record ids
+     * by slot, and that every live record sits in the slot its chunk's writer signed for it.
+     * Reads no ciphertext (each chunk's bytes are checked against its digest when a query reads
+     * it). Throws naming the first chunk that fails.
+     */
+    public Provenance checkWriters(List<String> writerKeys) {
+        String keyId = keyId();
+        String schemaDigest = schema().digest();
+        java.util.Map<String, Long> byWriter = new java.util.TreeMap<>();
+        long chunks = 0;
+        long records = 0;
+        try {
+            boolean signedColumns = hasSignatureColumns();
+            try (Statement s = db.createStatement();
+                 ResultSet r = s.executeQuery("SELECT c.id, c.sha256, " + (signedColumns ? "c.signed_ids, c.signer, c.signature"
+                         : "NULL, NULL, NULL") + " FROM chunks c WHERE EXISTS (SELECT 1 FROM records r WHERE r.chunk_id = c.id)"
+                         + " ORDER BY c.id")) {
+                while (r.next()) {
+                    long id = r.getLong(1);
+                    String idsJson = r.getString(3);
+                    String signer = r.getString(4);
+                    byte[] sig = r.getBytes(5);
+                    if (idsJson == null || signer == null || sig == null) {
+                        throw new UserException(file + ": chunk " + id + " (" + describeChunk(id) + ") carries no writer's signature:"
+                                + " it was not stored by a writer the custodians pinned");
+                    }
+                    if (!writerKeys.contains(signer)) {
+                        throw new UserException(file + ": chunk " + id + " (" + describeChunk(id) + ") was signed by "
+                                + Identity.fingerprint(signer) + ", who is not a writer the custodians pinned");
+                    }
+                    if (!CustodianShare.verify(signer, chunkStatement(keyId, schemaDigest, r.getString(2), idsJson), sig)) {
+                        throw new UserException(file + ": chunk " + id + " (" + describeChunk(id) + "): its writer's signature does not"
+                                + " verify: its ciphertexts, digest or record ids were changed after it was stored");
+                    }
+                    List<String> signedIds;
+                    try {
+                        signedIds = java.util.Arrays.asList(IDS_JSON.readValue(idsJson, String[].class));
+                    } catch (java.io.IOException e) {
+                        throw new UserException(file + ": chunk " + id + ": unreadable signed record ids");
+                    }
+                    try (PreparedStatement p = db.prepareStatement("SELECT id, slot FROM records WHERE chunk_id = ?")) {
+                        p.setLong(1, id);
+                        try (ResultSet rr = p.executeQuery()) {
+                            while (rr.next()) {
+                                int slot = rr.getInt(2);
+                                if (slot < 0 || slot >= signedIds.size() || !signedIds.get(slot).equals(rr.getString(1))) {
+                                    throw new UserException(file + ": record '" + rr.getString(1) + "' sits in slot " + slot + " of chunk "
+                                            + id + ", where its writer stored " + (slot >= 0 && slot < signedIds.size()
+                                            ? "'" + signedIds.get(slot) + "'" : "no record") + ": records were moved after they were stored");
+                                }
+                                records++;
+                            }
+                        }
+                    }
+                    chunks++;
+                    byWriter.merge(Identity.fingerprint(signer), 1L, Long::sum);
+                }
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+        return new Provenance(chunks, records, byWriter);
+    }
+
+    /** "records a, b, … from batch N (source)" for a chunk, to name it in an error. */
+    private String describeChunk(long chunk) throws SQLException {
+        try (PreparedStatement p = db.prepareStatement("SELECT r.id, b.source FROM records r JOIN batches b ON b.id = r.batch_id"
+                + " WHERE r.chunk_id = ? ORDER BY r.slot LIMIT 3")) {
+            p.setLong(1, chunk);
+            List<String> ids = new ArrayList<>();
+            String source = null;
+            try (ResultSet r = p.executeQuery()) {
+                while (r.next()) {
+                    ids.add(r.getString(1));
+                    source = r.getString(2);
+                }
+            }
+            return "records " + String.join(", ", ids) + (ids.size() == 3 ? ", …" : "") + (source == null ? "" : " from " + source);
+        }
+    }
+
+    private void insertRecord(String id, long chunk, int slot, long batch) throws SQLException {
         try (PreparedStatement p = db.prepareStatement("INSERT INTO records (id, chunk_id, slot, batch_id) VALUES (?, ?, ?, ?)")) {
             p.setString(1, id);
             p.setLong(2, chunk);
             p.setInt(3, slot);
             p.setLong(4, batch);
             p.executeUpdate();
-        } catch (SQLException e) {
-            throw failure("write", e);
+        }
+    }
+
+    /**
+     * Refuses a write to a vault whose roster names writers unless {@code writer} is one of them
+     * (before any work). A personal key's vault (no roster) takes unsigned chunks, or signed ones.
+     */
+    public void checkWriter(Identity writer) {
+        KeySetManifest.Threshold roster = roster();
+        if (roster == null) {
+            return;
+        }
+        List<String> writers = roster.writerKeys();
+        if (writers.isEmpty()) {
+            throw new UserException(file + " pins a custodian roster that names no vault writer (made before writers were"
+                    + " pinned): custodians will not release from it; hold a new key ceremony with --writer");
+        }
+        if (writer == null) {
+            throw UserException.usage(file + " takes only chunks signed by a writer its custodians pinned ("
+                    + String.join(", ", writers.stream().map(Identity::fingerprint).toList()) + "): give --identity NAME.id");
+        }
+        if (!writers.contains(writer.publicKey())) {
+            throw new UserException("identity " + writer.name() + " (" + writer.fingerprint() + ") is not a writer of " + file
+                    + "; its custodians pinned " + String.join(", ", writers.stream().map(Identity::fingerprint).toList())
+                    + "; nothing was stored");
         }
     }
 
