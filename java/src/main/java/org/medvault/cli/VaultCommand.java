@@ -218,11 +218,22 @@ final class VaultCommand implements Runnable {
         String record;
 
         @Mixin
+        IdentityOption identity;
+
+        @Mixin
         OutputOptions output;
 
         @Override
         int run() {
-            VaultService.WithdrawResult r = new VaultService(progressFor(output)).withdraw(vault.vault, record);
+            org.medvault.app.keys.Identity writer = identity.open(root());
+            VaultService.WithdrawResult r;
+            try {
+                r = new VaultService(progressFor(output)).withdraw(vault.vault, record, writer);
+            } finally {
+                if (writer != null) {
+                    writer.wipe();
+                }
+            }
             if (output.json) {
                 printJson(r);
             } else {

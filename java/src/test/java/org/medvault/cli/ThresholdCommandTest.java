@@ -552,6 +552,36 @@ class ThresholdCommandTest {
         sql(byOther, "INSERT INTO records (id, chunk_id, slot, batch_id) SELECT 'crafted-3', max(id), 0, 1 FROM chunks");
         assertRefused(partial(1, "not the passphrase", "1,3,4", result, byOther, "by-other-1.mvp"), 1,
                 "who is not a writer the custodians pinned", "nothing was unsealed");
+
+        // 5. A record deleted from a copy (every remaining chunk still verifies): the vault state it
+        //    leaves was signed by no writer. The same withdrawal by the writer signs its state.
+        Path deleted = tmp.resolve("deleted-record.db");
+        Files.copy(vault, deleted);
+        sql(deleted, "DELETE FROM records WHERE id = (SELECT min(id) FROM records)");
+        Path overDeleted = query(deleted, QUERY, "over-deleted.mvr");
+        assertRefused(partial(1, "not the passphrase", "1,3,4", overDeleted, deleted, "deleted-1.mvp"), 1,
+                "that no writer the custodians pinned signed", "removed", "nothing was unsealed");
+        Path withdrawn = tmp.resolve("withdrawn-record.db");
+        Files.copy(vault, withdrawn);
+        String first;
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + withdrawn);
+             java.sql.ResultSet r = c.createStatement().executeQuery("SELECT min(id) FROM records")) {
+            first = r.getString(1);
+        }
+        assertRefused(Cli.run(Map.of(), "vault", "withdraw", "--vault", withdrawn.toString(), "--record", first), 2, "--identity");
+        assertEquals(0, Cli.run(Cli.ADMIN_ENV, "vault", "withdraw", "--vault", withdrawn.toString(), "--record", first,
+                "--identity", admin.toString(), "-q").exit());
+        try (org.medvault.app.vault.VaultStore store = org.medvault.app.vault.VaultStore.open(withdrawn)) {
+            List<String> writers = store.roster().writerKeys();
+            assertEquals(store.stats().records(), store.checkWriters(writers).records());
+            org.medvault.app.vault.VaultStore.SignedState state = store.checkState(store.digest(), writers);
+            assertEquals("withdrew " + first, state.what());
+            assertEquals(org.medvault.app.keys.Identity.readPublic(org.medvault.app.keys.Identity.publicFileOf(admin)).fingerprint(),
+                    state.writer());
+        }
+        try (org.medvault.app.vault.VaultStore store = org.medvault.app.vault.VaultStore.open(deleted)) {
+            assertTrue(store.checkWriters(store.roster().writerKeys()).records() > 0, "each chunk alone still verifies");
+        }
     }
 
     /**

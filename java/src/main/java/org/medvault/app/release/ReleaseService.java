@@ -122,6 +122,11 @@ public final class ReleaseService {
             }
 
             String vaultDigest = store.digest();
+            try {
+                store.checkState(vaultDigest, roster.writerKeys());
+            } catch (UserException e) {
+                throw new UserException(e.getMessage() + "; refusing to release from it (nothing was unsealed)", e);
+            }
             if (!vaultDigest.equals(h.vaultDigest())) {
                 throw new UserException(resultFile + " was computed over a vault with digest " + QueryService.abbreviate(h.vaultDigest())
                         + "; your copy " + vaultFile + " has digest " + QueryService.abbreviate(vaultDigest)

@@ -451,7 +451,7 @@ public final class VaultService {
                 bytes += list.length;
                 progress.advance(to);
             }
-            store.finishBatch(batch, rows.size());
+            store.finishBatch(batch, rows.size(), writer);
             committed = true;
             return new long[] {nChunks, bytes};
         } catch (InterruptedException e) {
@@ -656,7 +656,7 @@ public final class VaultService {
                     RecordFile rf = loaded.get(i);
                     long batch = store.beginBatch("record file " + files.get(i).getFileName());
                     store.insertChunk(batch, stored.get(i), List.of(rf.recordId()), writer);
-                    store.finishBatch(batch, 1);
+                    store.finishBatch(batch, 1, writer);
                     imported.add(rf.recordId());
                     bytes += stored.get(i).length;
                 }
@@ -692,9 +692,15 @@ public final class VaultService {
     public record WithdrawResult(Path vault, String recordId, boolean ciphertextDeleted, long vaultRecords, String vaultDigest) {}
 
     public WithdrawResult withdraw(Path vaultFile, String recordId) {
+        return withdraw(vaultFile, recordId, null);
+    }
+
+    /** As above; the vault state it leaves is signed by {@code writer} (required by a threshold vault). */
+    public WithdrawResult withdraw(Path vaultFile, String recordId, Identity writer) {
         try (VaultStore.WriteLock lock = VaultStore.lockForWriting(vaultFile, DEFAULT_WAIT, progress);
              VaultStore store = VaultStore.open(vaultFile)) {
-            boolean gone = store.withdraw(recordId);
+            store.checkWriter(writer);
+            boolean gone = store.withdraw(recordId, writer);
             return new WithdrawResult(vaultFile, recordId, gone, store.stats().records(), store.digest());
         }
     }

@@ -432,6 +432,86 @@ public final class VaultStore implements AutoCloseable {
         }
     }
 
+    /** The table of writer-signed vault states (vaults made before it get it on their next signed write). */
+    static final String STATES_TABLE = "CREATE TABLE IF NOT EXISTS states (seq INTEGER PRIMARY KEY, digest TEXT NOT NULL,"
+            + " records INTEGER NOT NULL, what TEXT NOT NULL, created TEXT NOT NULL, signer TEXT NOT NULL, signature BLOB NOT NULL)";
+
+    /** What a writer signs for one vault state: the vault digest after a write (see {@link #digest}). */
+    public static byte[] stateStatement(String keyId, String digest, long records, long seq) {
+        return ("medvault-vault-state/1\n" + keyId + "\n" + digest + "\n" + records + " records\n" + seq + "\n")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Inside the current write's transaction: signs the vault state it leaves (its digest, over
+     * every live record's id, chunk digest and slot) with {@code writer}, so that a copy with any
+     * record added, removed or moved by someone else has a digest no writer signed.
+     */
+    private void signState(Identity writer, String what) throws SQLException {
+        if (writer == null) {
+            return;
+        }
+        try (Statement s = db.createStatement()) {
+            s.execute(STATES_TABLE);
+        }
+        long seq;
+        try (Statement s = db.createStatement(); ResultSet r = s.executeQuery("SELECT coalesce(max(seq), 0) + 1 FROM states")) {
+            seq = r.getLong(1);
+        }
+        String digest = digest();
+        long records = stats().records();
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO states VALUES (?, ?, ?, ?, ?, ?, ?)")) {
+            p.setLong(1, seq);
+            p.setString(2, digest);
+            p.setLong(3, records);
+            p.setString(4, what);
+            p.setString(5, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+            p.setString(6, writer.publicKey());
+            p.setBytes(7, writer.sign(stateStatement(keyId(), digest, records, seq)));
+            p.executeUpdate();
+        }
+    }
+
+    /** The writer-signed state a vault copy is in: when and by whom it was signed. */
+    public record SignedState(long seq, String digest, long records, String what, String created, String writer) {}
+
+    /**
+     * The state a pinned writer signed for this copy's current digest ({@code digest}, computed by
+     * the caller), or an error when none did: records were added, removed or moved by someone who
+     * is not a writer (or the vault was written before states were signed).
+     */
+    public SignedState checkState(String digest, List<String> writerKeys) {
+        String keyId = keyId();
+        long records = stats().records();
+        try {
+            boolean any = false;
+            try (Statement s = db.createStatement();
+                 ResultSet t = s.executeQuery("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'states'")) {
+                any = t.next();
+            }
+            if (any) {
+                try (PreparedStatement p = db.prepareStatement("SELECT seq, records, what, created, signer, signature FROM states"
+                        + " WHERE digest = ? ORDER BY seq DESC")) {
+                    p.setString(1, digest);
+                    try (ResultSet r = p.executeQuery()) {
+                        while (r.next()) {
+                            String signer = r.getString(5);
+                            if (r.getLong(2) == records && writerKeys.contains(signer) && CustodianShare.verify(signer,
+                                    stateStatement(keyId, digest, records, r.getLong(1)), r.getBytes(6))) {
+                                return new SignedState(r.getLong(1), digest, records, r.getString(3), r.getString(4),
+                                        Identity.fingerprint(signer));
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw failure("read", e);
+        }
+        throw new UserException(file + " is in a state (digest " + digest.substring(0, 16) + "…, " + records + " records) that no"
+                + " writer the custodians pinned signed: records were added, removed or moved by someone else");
+    }
+
     /** What a writer signs for one chunk. */
     public static byte[] chunkStatement(String keyId, String schemaDigest, String chunkSha256, String idsJson) {
         return ("medvault-chunk/1\n" + keyId + "\n" + schemaDigest + "\n" + chunkSha256 + "\n" + idsJson + "\n")
@@ -569,11 +649,13 @@ public final class VaultStore implements AutoCloseable {
         }
     }
 
-    public void finishBatch(long batch, long records) {
+    /** Completes a batch and commits it, with the new vault state signed by {@code writer} (when given). */
+    public void finishBatch(long batch, long records, Identity writer) {
         try (PreparedStatement p = db.prepareStatement("UPDATE batches SET records = ? WHERE id = ?")) {
             p.setLong(1, records);
             p.setLong(2, batch);
             p.executeUpdate();
+            signState(writer, "batch " + batch + ": " + records + " record(s)");
             db.commit();
         } catch (SQLException e) {
             rollback();
@@ -664,7 +746,7 @@ public final class VaultStore implements AutoCloseable {
      *
      * @return whether the chunk holding it was deleted as well
      */
-    public boolean withdraw(String id) {
+    public boolean withdraw(String id, Identity writer) {
         try {
             long chunk;
             try (PreparedStatement p = db.prepareStatement("SELECT chunk_id FROM records WHERE id = ?")) {
@@ -687,6 +769,7 @@ public final class VaultStore implements AutoCloseable {
                 p.setLong(2, chunk);
                 chunkGone = p.executeUpdate() > 0;
             }
+            signState(writer, "withdrew " + id);
             db.commit();
             if (chunkGone) {
                 try (Statement s = db.createStatement()) {
