@@ -558,7 +558,11 @@ class ThresholdCommandTest {
         Path deleted = tmp.resolve("deleted-record.db");
         Files.copy(vault, deleted);
         sql(deleted, "DELETE FROM records WHERE id = (SELECT min(id) FROM records)");
-        Path overDeleted = query(deleted, QUERY, "over-deleted.mvr");
+        Path overDeleted = tmp.resolve("over-deleted.mvr");
+        Cli.Result q = Cli.run(Map.of(), "query", "--vault", deleted.toString(), "--server-key", keys.resolve("server.key").toString(),
+                QUERY, "--out", overDeleted.toString());
+        assertEquals(0, q.exit(), q.toString());
+        assertTrue(q.err().contains("warning: no custodian will release a result over"), "the analyst is told first: " + q.err());
         assertRefused(partial(1, "not the passphrase", "1,3,4", overDeleted, deleted, "deleted-1.mvp"), 1,
                 "that no writer the custodians pinned signed", "removed", "nothing was unsealed");
         Path withdrawn = tmp.resolve("withdrawn-record.db");

@@ -59,12 +59,32 @@ public final class QueryService {
             QueryPlan plan = QueryPlanner.plan(schema, query, n);
             ServerKeyFiles.Loaded key = loadServerKey(serverKeyFile, store);
             KeySetManifest.Threshold roster = key.squashing() ? store.roster() : null;
+            if (roster != null) {
+                warnUnreleasable(store, roster);
+            }
             Evaluation ev;
             try (ServerKey sk = key.key()) {
                 ev = evaluate(store, n, sk, plan, key.squashing(), threads);
             }
             return write(out, query, new Source(vaultFile.getFileName().toString(), store.digest(), store.keyId(), schema, roster),
                     plan, ev, key.squashing());
+        }
+    }
+
+    /**
+     * Says before the (long) evaluation when no custodian would release from this vault copy: a
+     * chunk or the vault state no pinned writer signed, or a k below the roster's floor. The query
+     * still runs (it is the analyst's own computation); the custodians' checks are what refuse.
+     */
+    private void warnUnreleasable(VaultStore store, KeySetManifest.Threshold roster) {
+        try {
+            if (store.schema().minCohort() < roster.floor()) {
+                throw new UserException("its k (" + store.schema().minCohort() + ") is below the roster's floor of " + roster.floor());
+            }
+            store.checkWriters(roster.writerKeys());
+            store.checkState(store.digest(), roster.writerKeys());
+        } catch (UserException e) {
+            progress.note("warning: no custodian will release a result over " + store.file() + ": " + e.getMessage());
         }
     }
 
