@@ -89,6 +89,9 @@ final class VaultCommand implements Runnable {
             out().printf(Locale.ROOT, "Ciphertext:  %s, %.0f B per record%n", size(r.ciphertextBytes()), r.bytesPerRecord());
             out().println("Digest:      " + r.digest());
             out().println("Release:     " + (r.roster() == null ? "personal key (decrypt --key)" : r.roster()));
+            if (r.provenance() != null) {
+                out().println("Provenance:  " + r.provenance());
+            }
             out().println("Fields:");
             for (VaultService.FieldInfo f : r.fields()) {
                 out().printf(Locale.ROOT, "  %-12s %-30s %-10s %-10s %3d blocks  %6.0f B/record%n", f.name(), f.type(),

@@ -565,6 +565,9 @@ class ThresholdCommandTest {
         assertTrue(q.err().contains("warning: no custodian will release a result over"), "the analyst is told first: " + q.err());
         assertRefused(partial(1, "not the passphrase", "1,3,4", overDeleted, deleted, "deleted-1.mvp"), 1,
                 "that no writer the custodians pinned signed", "removed", "nothing was unsealed");
+        assertTrue(Cli.run(Map.of(), "vault", "info", "--vault", deleted.toString()).out().contains("Provenance:  NOT RELEASABLE"));
+        String info = Cli.run(Map.of(), "vault", "info", "--vault", vault.toString()).out();
+        assertTrue(info.contains("signed by pinned writer(s)") && info.contains("state #1 (batch 1"), info);
         Path withdrawn = tmp.resolve("withdrawn-record.db");
         Files.copy(vault, withdrawn);
         String first;

@@ -711,7 +711,7 @@ public final class VaultService {
 
     public record InfoResult(Path vault, String schema, String schemaSha256, String keyId, String created, int minCohort,
                              long records, long chunks, long batches, long ciphertextBytes, long fileBytes,
-                             double bytesPerRecord, List<FieldInfo> fields, String digest, String roster) {}
+                             double bytesPerRecord, List<FieldInfo> fields, String digest, String roster, String provenance) {}
 
     public InfoResult info(Path vaultFile) {
         try (VaultStore store = VaultStore.open(vaultFile)) {
@@ -719,6 +719,8 @@ public final class VaultService {
             VaultStore.Stats s = store.stats();
             double perRecord = s.records() == 0 ? 0 : (double) s.chunkBytes() / s.records();
             int blocks = schema.blocksPerRecord();
+            String digest = store.digest();
+            KeySetManifest.Threshold roster = store.roster();
             List<FieldInfo> fields = new ArrayList<>();
             for (FieldSpec f : schema.fields()) {
                 fields.add(new FieldInfo(f.name(), f.describe(), f.storedType().name(),
@@ -726,7 +728,25 @@ public final class VaultService {
             }
             return new InfoResult(vaultFile, schema.name(), schema.digest(), store.keyId(), store.meta("created"),
                     schema.minCohort(), s.records(), s.chunks(), s.batches(), s.chunkBytes(), s.fileBytes(), perRecord,
-                    fields, store.digest(), describe(store.roster(), store.keyId()));
+                    fields, digest, describe(roster, store.keyId()), provenance(store, roster, digest));
+        }
+    }
+
+    /**
+     * For a threshold vault: who signed its chunks and its current state, or why no custodian
+     * would release from it; null for a personal key's vault.
+     */
+    private static String provenance(VaultStore store, KeySetManifest.Threshold roster, String digest) {
+        if (roster == null) {
+            return null;
+        }
+        try {
+            VaultStore.Provenance p = store.checkWriters(roster.writerKeys());
+            VaultStore.SignedState st = store.checkState(digest, roster.writerKeys());
+            return p.chunks() + " chunk(s) signed by pinned writer(s) " + String.join(", ", p.chunksByWriter().keySet())
+                    + "; state #" + st.seq() + " (" + st.what() + ", " + st.created() + ") signed by " + st.writer();
+        } catch (UserException e) {
+            return "NOT RELEASABLE: " + e.getMessage();
         }
     }
 
