@@ -50,9 +50,7 @@ final class IdentityCommand implements Runnable {
 
         @Override
         int run() {
-            if (newPassphrase.generate != null && passphraseFile != null) {
-                throw UserException.usage("--generate-passphrase and --passphrase-file both name the passphrase; give one");
-            }
+            newPassphrase.refuseBoth(passphraseFile);
             for (Path p : new Path[] {out, Identity.publicFileOf(out)}) {
                 if (Files.exists(p)) { // before a passphrase is asked for, or generated into a file
                     throw new UserException(p + " already exists; an identity is never overwritten");

@@ -81,9 +81,7 @@ final class KeysGenerateCommand extends BaseCommand {
         if (custodians != null || threshold != null || sharePassphraseFiles != null) {
             return ceremony(config);
         }
-        if (newPassphrase.generate != null && passphrase.file != null) {
-            throw UserException.usage("--generate-passphrase and --passphrase-file both name the passphrase; give one");
-        }
+        newPassphrase.refuseBoth(passphrase.file);
         if (!force) {
             KeyManager.refuseExisting(out); // before a passphrase is asked for, or generated into a file
         }

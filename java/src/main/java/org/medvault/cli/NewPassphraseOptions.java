@@ -37,6 +37,13 @@ final class NewPassphraseOptions {
         return p;
     }
 
+    /** Refuses --generate-passphrase together with a passphrase file: both would name the passphrase. */
+    void refuseBoth(Path passphraseFile) {
+        if (generate != null && passphraseFile != null) {
+            throw UserException.usage("--generate-passphrase and --passphrase-file both name the passphrase; give one");
+        }
+    }
+
     void check(char[] passphrase, String whose, Consumer<String> warn) {
         PassphraseStrength.require(passphrase, whose, allowWeak, warn);
     }
