@@ -78,11 +78,7 @@ public final class QueryService {
      */
     private void warnUnreleasable(VaultStore store, KeySetManifest.Threshold roster) {
         try {
-            if (store.schema().minCohort() < roster.floor()) {
-                throw new UserException("its k (" + store.schema().minCohort() + ") is below the roster's floor of " + roster.floor());
-            }
-            store.checkWriters(roster.writerKeys());
-            store.checkState(store.digest(), roster.writerKeys());
+            store.checkReleasable(roster);
         } catch (UserException e) {
             progress.note("warning: no custodian will release a result over " + store.file() + ": " + e.getMessage());
         }

@@ -104,26 +104,9 @@ public final class ReleaseService {
                         + "; the vault pins " + QueryService.abbreviate(rosterDigest) + ": refusing a result with swapped custodian keys");
             }
             VaultSchema schema = store.schema();
-            if (schema.minCohort() < roster.floor()) {
-                throw new UserException(vaultFile + " suppresses cohorts under " + schema.minCohort() + ", below the floor of "
-                        + roster.floor() + " pinned at the key ceremony (roster " + roster.fingerprint(store.keyId())
-                        + "): refusing to release from it (nothing was unsealed)");
-            }
-            // Every chunk must be a pinned writer's: a ciphertext whose mask someone chose would be
-            // bootstrapped by the re-derivation below, and a bootstrap is a decryption.
-            if (roster.writerKeys().isEmpty()) {
-                throw new UserException(vaultFile + " pins a roster that names no vault writer (a key set made before writers"
-                        + " were pinned): nothing says who wrote its ciphertexts; refusing (nothing was unsealed)");
-            }
+            String vaultDigest;
             try {
-                store.checkWriters(roster.writerKeys());
-            } catch (UserException e) {
-                throw new UserException(e.getMessage() + "; refusing to release from it (nothing was unsealed)", e);
-            }
-
-            String vaultDigest = store.digest();
-            try {
-                store.checkState(vaultDigest, roster.writerKeys());
+                vaultDigest = store.checkReleasable(roster);
             } catch (UserException e) {
                 throw new UserException(e.getMessage() + "; refusing to release from it (nothing was unsealed)", e);
             }

@@ -512,6 +512,30 @@ public final class VaultStore implements AutoCloseable {
                 + " writer the custodians pinned signed: records were added, removed or moved by someone else");
     }
 
+    /**
+     * What makes this copy one a custodian of {@code roster} may derive from, checked before
+     * anything costly or secret: k not below the roster's floor, every chunk signed by a writer
+     * the roster pins ({@link #checkWriters}), and the copy in a state a pinned writer signed
+     * ({@link #checkState}). A ciphertext whose mask someone chose would be bootstrapped by the
+     * derivation, and a bootstrap is a decryption. Returns the copy's digest; throws naming the
+     * first problem.
+     */
+    public String checkReleasable(KeySetManifest.Threshold roster) {
+        int k = schema().minCohort();
+        if (k < roster.floor()) {
+            throw new UserException(file + " suppresses cohorts under " + k + ", below the floor of " + roster.floor()
+                    + " pinned at the key ceremony (roster " + roster.fingerprint(keyId()) + ")");
+        }
+        if (roster.writerKeys().isEmpty()) {
+            throw new UserException(file + " pins a roster that names no vault writer (a key set made before writers were"
+                    + " pinned): nothing says who wrote its ciphertexts");
+        }
+        checkWriters(roster.writerKeys());
+        String digest = digest();
+        checkState(digest, roster.writerKeys());
+        return digest;
+    }
+
     /** What a writer signs for one chunk. */
     public static byte[] chunkStatement(String keyId, String schemaDigest, String chunkSha256, String idsJson) {
         return ("medvault-chunk/1\n" + keyId + "\n" + schemaDigest + "\n" + chunkSha256 + "\n" + idsJson + "\n")
