@@ -98,13 +98,14 @@ public final class AtomicFiles {
 
     /**
      * The largest file of each kind read whole, with a wide margin over what MedVault writes: JSON
-     * (schema, key.json, layout) and public keys 4 MiB (written: ≤ 40 KB); sealed client keys and
+     * (schema, key.json, layout), public keys and identities 4 MiB (written: ≤ 40 KB); sealed client keys and
      * shares 16 MiB (≤ 400 KB); a CRS 64 MiB (3.5 MB); a record file 64 MiB (20 KB); results,
      * partials and whole key files 1 GiB (a server key with noise squashing is ~300 MB).
      */
     static long limitFor(String what) {
         return switch (what) {
-            case "schema", "key manifest", "submission layout", "passphrase file", "public key", "submission key", "record" -> 4 * MIB;
+            case "schema", "key manifest", "submission layout", "passphrase file", "public key", "submission key", "record",
+                 "identity", "public identity" -> 4 * MIB;
             case "client key", "secret key file", "custodian share" -> 16 * MIB;
             case "submission CRS", "record file" -> 64 * MIB;
             default -> 1024 * MIB;

@@ -80,6 +80,9 @@ class HostileFilesTest {
         ORIGINALS.put("jsonl", Files.readAllBytes(EXAMPLES.resolve("my-record.json")));
         ORIGINALS.put("fhir bundle", Files.readAllBytes(EXAMPLES.resolve("fhir-hospital/bundles/patient-01.json")));
         ORIGINALS.put("fhir ndjson", Files.readAllBytes(EXAMPLES.resolve("fhir-hospital/bulk/Patient.ndjson")));
+        Path admin = Cli.writer(tmp);
+        ORIGINALS.put("identity", Files.readAllBytes(admin));
+        ORIGINALS.put("public identity", Files.readAllBytes(org.medvault.app.keys.Identity.publicFileOf(admin)));
     }
 
     static void ok(Cli.Result r) {
@@ -159,6 +162,9 @@ class HostileFilesTest {
                     "--out", out.toString());
             case "fhir bundle", "fhir ndjson" -> Cli.run(Map.of(), "encrypt", "--vault", copyOfVault(bad).toString(), "--in",
                     bad.toString(), "--format", "fhir");
+            case "identity" -> Cli.run(Cli.ADMIN_ENV, "vault", "withdraw", "--vault", copyOfVault(bad).toString(), "--record", "p00001",
+                    "--identity", bad.toString());
+            case "public identity" -> Cli.run(Map.of(), "identity", "show", bad.toString());
             default -> throw new IllegalArgumentException(type);
         };
     }
