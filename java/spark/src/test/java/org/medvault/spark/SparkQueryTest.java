@@ -137,7 +137,7 @@ class SparkQueryTest {
      * was loaded once for the JVM, not once per task.
      */
     @Test
-    void vaultOnSparkGivesTheLocalOutputsAndLoadsTheKeyOnce() {
+    void vaultOnSparkGivesTheLocalOutputsAndLoadsTheKeyOnce() throws IOException {
         int loads = ExecutorKeys.loads();
         spark.conf().set(SparkQuery.SHARE_DRIVER_KEY, "false");
         SparkQuery.Outcome o;
