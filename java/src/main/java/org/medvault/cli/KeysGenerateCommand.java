@@ -186,7 +186,7 @@ final class KeysGenerateCommand extends BaseCommand {
             case "public.key" -> "public: lets anyone encrypt data for you";
             case "submission.key" -> "public: lets patients and portals submit proven records";
             case "submission.crs" -> "public: the reference string their proofs are made and checked with";
-            case "key.json" -> "public: key id, parameters, file digests, custodians' signing keys";
+            case "key.json" -> "public: key id, parameters, file digests; the roster: custodians' keys, writers, floor";
             default -> name.endsWith(".share")
                     ? "SECRET: one custodian's share and signing key; under that custodian's passphrase, mode 0600"
                     : "public";
