@@ -189,7 +189,7 @@ public final class QueryService {
                     rf.squashed().size(), h.squashSeconds() == null ? 0.0 : h.squashSeconds(), h.release() == null
                             ? "; the vault pins no custodian roster (it was created without the key set's key.json)"
                             : "; any " + h.release().threshold() + " of " + h.release().custodians() + " custodians of roster "
-                                    + abbreviate(h.release().roster()));
+                                    + KeySetManifest.Threshold.fingerprintOf(h.release().roster()));
         }
         return new ResultInfo(resultFile, h.query(), h.vault(), h.vaultDigest(), h.keyId(), h.created(), h.records(),
                 h.minCohort(), rf.outputs().size(), h.pbs(), h.seconds(), ResultFile.digest(bytes), h.outputsDigest(), release);
