@@ -95,6 +95,7 @@ final class EncryptCommand extends BaseCommand {
         if (r.rejected() > 0) {
             out().println("  " + r.rejected() + " rejected, every problem listed in " + r.rejectsFile());
         }
+        printWithdrawn(out(), r.skippedWithdrawn());
         printDefaults(r.defaults());
         out().println("  vault now holds " + r.vaultRecords() + " records; digest " + r.vaultDigest());
         out().flush();
@@ -113,6 +114,7 @@ final class EncryptCommand extends BaseCommand {
         if (r.alreadyPresent() > 0) {
             say.println("  " + r.alreadyPresent() + " already stored by this batch earlier (same id)");
         }
+        printWithdrawn(say, r.skippedWithdrawn());
         for (Map.Entry<String, Long> d : r.defaults().entrySet()) {
             say.println("  " + d.getKey() + ": the schema's default for " + d.getValue() + " record(s)");
         }
@@ -126,6 +128,19 @@ final class EncryptCommand extends BaseCommand {
         }
         say.flush();
         return r.problems().isEmpty() ? MedVault.EXIT_OK : MedVault.EXIT_FAILURE;
+    }
+
+    /** Records a batch holds that their patients withdrew: skipped, each named once. */
+    private static void printWithdrawn(java.io.PrintWriter to, List<VaultService.Withdrawn> withdrawn) {
+        if (withdrawn.isEmpty()) {
+            return;
+        }
+        to.println("  " + withdrawn.size() + " skipped: withdrawn by the patient (the withdrawal stands until"
+                + " 'medvault vault reenrol --record ID'):");
+        withdrawn.stream().limit(20).forEach(w -> to.println("    " + w.id() + " at " + w.where() + ", withdrawn " + w.withdrawn()));
+        if (withdrawn.size() > 20) {
+            to.println("    … and " + (withdrawn.size() - 20) + " more (--json lists all)");
+        }
     }
 
     private void printDefaults(Map<String, Long> defaults) {

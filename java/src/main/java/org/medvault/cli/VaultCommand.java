@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 /** {@code medvault vault …}: create, inspect, add patients' records to, and withdraw from a vault. */
 @Command(name = "vault", mixinStandardHelpOptions = true, description = "Create and manage an encrypted vault.",
         subcommands = {VaultCommand.Init.class, VaultCommand.Info.class, VaultCommand.Kit.class, VaultCommand.Import.class,
-            VaultCommand.Withdraw.class, VaultCommand.Export.class})
+            VaultCommand.Withdraw.class, VaultCommand.Reenrol.class, VaultCommand.Export.class})
 final class VaultCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -244,6 +244,44 @@ final class VaultCommand implements Runnable {
                         ? "; its ciphertext is deleted from the vault file"
                         : "; it is out of every query (its ciphertext shares a batch chunk and stays until that chunk is empty)")
                         + ". The vault holds " + r.vaultRecords() + " records.");
+                out().flush();
+            }
+            return MedVault.EXIT_OK;
+        }
+    }
+
+    @Command(name = "reenrol", mixinStandardHelpOptions = true,
+            description = {"Let a withdrawn record's id be stored again (the patient re-enrols): batches",
+                "skip withdrawn ids until then. Recorded in the vault (signed with --identity)."})
+    static final class Reenrol extends BaseCommand {
+        @Mixin
+        VaultOption vault;
+
+        @Option(names = "--record", paramLabel = "ID", required = true, description = "The record id.")
+        String record;
+
+        @Mixin
+        IdentityOption identity;
+
+        @Mixin
+        OutputOptions output;
+
+        @Override
+        int run() {
+            org.medvault.app.keys.Identity writer = identity.open(root());
+            VaultService.ReenrolResult r;
+            try {
+                r = new VaultService(progressFor(output)).reenrol(vault.vault, record, writer);
+            } finally {
+                if (writer != null) {
+                    writer.wipe();
+                }
+            }
+            if (output.json) {
+                printJson(r);
+            } else {
+                out().println("Record " + r.recordId() + " (withdrawn " + r.withdrawn() + ") may be stored again: the next batch"
+                        + " that holds it stores it.");
                 out().flush();
             }
             return MedVault.EXIT_OK;

@@ -170,13 +170,16 @@ public final class VaultService {
     public record EncryptResult(Path vault, String input, List<Path> files, String format, long rowsRead, long stored,
                                 long alreadyPresent, long rejected, Map<String, Long> defaults, List<String> notes, long chunks,
                                 long bytesStored, double seconds, double recordsPerSecond, double bytesPerRecord, Path rejectsFile,
-                                long vaultRecords, String vaultDigest) {}
+                                long vaultRecords, String vaultDigest, List<Withdrawn> skippedWithdrawn) {}
+
+    /** A record a batch held but did not store: the patient withdrew it (at {@code withdrawn}) and has not re-enrolled. */
+    public record Withdrawn(String id, String where, String withdrawn) {}
 
     private record GoodRow(String id, long[] values, List<String> defaulted) {}
 
     /** Pass 1 of a batch: every row read, encoded and checked against the vault's ids. */
     private record Batch(List<GoodRow> good, List<InputError> errors, List<String> clashes, long rowsRead, long alreadyPresent,
-                         Map<String, Long> defaults, InputReader.Summary summary, String source) {
+                         Map<String, Long> defaults, InputReader.Summary summary, String source, List<Withdrawn> withdrawn) {
         long rejectedRecords() {
             return errors.stream().map(e -> e.file() + "\0" + e.row()).distinct().count();
         }
@@ -244,7 +247,7 @@ public final class VaultService {
             return new EncryptResult(vaultFile, input, batch.summary().files(), formatName(format, batch.summary().files()),
                     batch.rowsRead(), good.size(), batch.alreadyPresent(), batch.rejectedRecords(), batch.defaults(),
                     batch.summary().notes(), chunks, bytes, seconds, good.size() / seconds,
-                    good.isEmpty() ? 0 : (double) bytes / good.size(), rejects, stats.records(), store.digest());
+                    good.isEmpty() ? 0 : (double) bytes / good.size(), rejects, stats.records(), store.digest(), batch.withdrawn());
         }
     }
 
@@ -254,7 +257,7 @@ public final class VaultService {
      */
     public record DryRunResult(Path vault, String input, List<Path> files, long rowsRead, long valid, long alreadyPresent,
                                long rejected, Map<String, Long> defaults, List<String> notes, Path valuesFile, Path rejectsFile,
-                               List<String> problems, List<Map<String, String>> records) {}
+                               List<String> problems, List<Map<String, String>> records, List<Withdrawn> skippedWithdrawn) {}
 
     /**
      * Reads and checks the inputs exactly as {@link #encrypt} would, and gives the values each valid
@@ -301,7 +304,7 @@ public final class VaultService {
             batch.errors().forEach(e -> problems.add(e.message()));
             return new DryRunResult(vaultFile, describe(inputs), batch.summary().files(), batch.rowsRead(), batch.good().size(),
                     batch.alreadyPresent(), batch.rejectedRecords(), batch.defaults(), batch.summary().notes(), valuesOut,
-                    rejects, problems, records);
+                    rejects, problems, records, batch.withdrawn());
         }
     }
 
@@ -317,6 +320,7 @@ public final class VaultService {
         String source = "encrypt " + inputs.stream().map(p -> p.getFileName() == null ? p.toString() : p.getFileName().toString())
                 .collect(java.util.stream.Collectors.joining(", "));
         List<String> clashes = new ArrayList<>();
+        List<Withdrawn> withdrawn = new ArrayList<>();
         InputReader.Summary summary = InputReader.readAll(inputs, format, schema, row -> {
             counts[0]++;
             RecordCodec.Encoded e = codec.encode(row);
@@ -330,6 +334,11 @@ public final class VaultService {
                 if (first != null) {
                     errors.add(new InputError(row.file(), row.row(), row.where(), id, null,
                             "duplicate record id '" + id + "' (first at " + first + ")"));
+                    return;
+                }
+                String gone = store.withdrawnAt(id);
+                if (gone != null) { // the patient's withdrawal sticks until the patient re-enrols
+                    withdrawn.add(new Withdrawn(id, row.file() + " " + row.where(), gone));
                     return;
                 }
                 String from = store.batchSourceOf(id);
@@ -353,7 +362,7 @@ public final class VaultService {
         if (counts[0] == 0) {
             throw new UserException(describe(inputs) + ": no records in the input");
         }
-        return new Batch(good, errors, clashes, counts[0], counts[1], defaults, summary, source);
+        return new Batch(good, errors, clashes, counts[0], counts[1], defaults, summary, source, withdrawn);
     }
 
     /** The inputs as the user named them: "a.csv", "exports/ (2 inputs)". */
@@ -604,8 +613,12 @@ public final class VaultService {
                 }
                 Path first = seen.putIfAbsent(rf.recordId(), f);
                 String existing = store.sourceOf(rf.recordId());
+                String gone = store.withdrawnAt(rf.recordId());
                 if (first != null) {
                     problems.add(f + ": record id '" + rf.recordId() + "' is also the id of " + first);
+                } else if (gone != null) {
+                    problems.add(f + ": record id '" + rf.recordId() + "' was withdrawn " + gone + "; it stays out until the patient"
+                            + " re-enrols ('medvault vault reenrol --record " + rf.recordId() + "')");
                 } else if (existing != null) {
                     problems.add(f + ": record id '" + rf.recordId() + "' is already in the vault from " + existing);
                 }
@@ -706,6 +719,21 @@ public final class VaultService {
     }
 
     // ------------------------------------------------------------------ info
+
+    public record ReenrolResult(Path vault, String recordId, String withdrawn) {}
+
+    /**
+     * Lets a withdrawn record's id be stored again (the patient re-enrols): the vault forgets the
+     * withdrawal, and the next batch that holds the id stores it. Recorded as a signed vault state
+     * when {@code writer} is given (required by a threshold vault).
+     */
+    public ReenrolResult reenrol(Path vaultFile, String recordId, Identity writer) {
+        try (VaultStore.WriteLock lock = VaultStore.lockForWriting(vaultFile, DEFAULT_WAIT, progress);
+             VaultStore store = VaultStore.open(vaultFile)) {
+            store.checkWriter(writer);
+            return new ReenrolResult(vaultFile, recordId, store.reenrol(recordId, writer));
+        }
+    }
 
     public record FieldInfo(String name, String type, String encrypted, String square, int blocks, double bytesPerRecord) {}
 

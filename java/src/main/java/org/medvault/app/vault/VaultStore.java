@@ -148,6 +148,7 @@ public final class VaultStore implements AutoCloseable {
                             + " created TEXT NOT NULL)");
                     s.execute("CREATE TABLE chunks (id INTEGER PRIMARY KEY, batch_id INTEGER NOT NULL REFERENCES batches(id),"
                             + " records INTEGER NOT NULL, sha256 TEXT NOT NULL, list BLOB NOT NULL" + SIGNATURE_COLUMNS + ")");
+                    s.execute(WITHDRAWN_TABLE);
                     s.execute("CREATE TABLE records (id TEXT PRIMARY KEY, chunk_id INTEGER NOT NULL REFERENCES chunks(id),"
                             + " slot INTEGER NOT NULL, batch_id INTEGER NOT NULL REFERENCES batches(id), UNIQUE (chunk_id, slot))");
                 }
@@ -786,6 +787,14 @@ public final class VaultStore implements AutoCloseable {
                 p.setString(1, id);
                 p.executeUpdate();
             }
+            try (Statement s = db.createStatement()) {
+                s.execute(WITHDRAWN_TABLE);
+            }
+            try (PreparedStatement p = db.prepareStatement("INSERT OR REPLACE INTO withdrawn (id, withdrawn) VALUES (?, ?)")) {
+                p.setString(1, id);
+                p.setString(2, Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+                p.executeUpdate();
+            }
             boolean chunkGone = false;
             try (PreparedStatement p = db.prepareStatement(
                     "DELETE FROM chunks WHERE id = ? AND NOT EXISTS (SELECT 1 FROM records WHERE chunk_id = ?)")) {
@@ -808,6 +817,47 @@ public final class VaultStore implements AutoCloseable {
         } catch (SQLException e) {
             rollback();
             throw failure("withdraw from", e);
+        }
+    }
+
+    /**
+     * Ids withdrawn from the vault, remembered without their values so a later batch that holds one
+     * does not bring the patient back (vaults made before it get the table on their next withdrawal).
+     */
+    static final String WITHDRAWN_TABLE = "CREATE TABLE IF NOT EXISTS withdrawn (id TEXT PRIMARY KEY, withdrawn TEXT NOT NULL)";
+
+    /** When {@code id} was withdrawn (and not re-enrolled since), or null. */
+    public String withdrawnAt(String id) {
+        try (PreparedStatement p = db.prepareStatement("SELECT withdrawn FROM withdrawn WHERE id = ?")) {
+            p.setString(1, id);
+            try (ResultSet r = p.executeQuery()) {
+                return r.next() ? r.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            if (String.valueOf(e.getMessage()).contains("no such table")) {
+                return null; // a vault from before withdrawals were remembered
+            }
+            throw failure("read", e);
+        }
+    }
+
+    /** Forgets a withdrawal (the patient re-enrols); returns when it was withdrawn. */
+    public String reenrol(String id, Identity writer) {
+        String at = withdrawnAt(id);
+        if (at == null) {
+            throw new UserException(file + ": record '" + id + "' was not withdrawn" + (hasRecord(id) ? " (it is in the vault)" : ""));
+        }
+        try {
+            try (PreparedStatement p = db.prepareStatement("DELETE FROM withdrawn WHERE id = ?")) {
+                p.setString(1, id);
+                p.executeUpdate();
+            }
+            signState(writer, "re-enrolled " + id);
+            db.commit();
+            return at;
+        } catch (SQLException e) {
+            rollback();
+            throw failure("write", e);
         }
     }
 

@@ -360,6 +360,40 @@ class VaultServiceTest {
         assertTrue(none.getMessage().contains("nobody"));
     }
 
+    /**
+     * A hospital's nightly job re-encrypts the same export: a patient who withdrew stays out (the
+     * withdrawal is remembered without values) until re-enrolled, and the skip names the withdrawal.
+     */
+    @Test
+    void aWithdrawnPatientStaysOutOfLaterBatchesUntilReenrolled() throws IOException {
+        Path vault = tinyVault("nightly", publicKey);
+        Path export = write("nightly.csv", "patient_id,age,sex\np00001,40,1\np00002,34,2\np00003,71,9\np00004,55,1\np00005,62,2\n");
+        assertEquals(5, encrypt(vault, export).stored());
+        service.withdraw(vault, "p00003");
+        VaultService.EncryptResult again = encrypt(vault, export);
+        assertEquals(0, again.stored());
+        assertEquals(4, again.alreadyPresent());
+        assertEquals(1, again.skippedWithdrawn().size());
+        VaultService.Withdrawn w = again.skippedWithdrawn().get(0);
+        assertEquals("p00003", w.id());
+        assertTrue(w.where().contains("nightly.csv") && w.withdrawn().matches("\\d{4}-\\d{2}-\\d{2}T.*"), w.toString());
+        assertEquals(4, service.info(vault).records());
+        // The same ids under another file name: still skipped, and a dry run says so too.
+        Path renamed = write("nightly-copy.csv", Files.readString(export));
+        assertThrows(UserException.class, () -> encrypt(vault, renamed)); // another source's ids: a clash, as before
+        assertEquals(List.of("p00003"), service.dryRun(vault, List.of(export), null, null, null, null).skippedWithdrawn().stream()
+                .map(VaultService.Withdrawn::id).toList());
+        // Re-enrolled (recorded), the next run stores the record again; a second re-enrolment is refused.
+        assertTrue(service.reenrol(vault, "p00003", null).withdrawn().equals(w.withdrawn()));
+        UserException twice = assertThrows(UserException.class, () -> service.reenrol(vault, "p00003", null));
+        assertTrue(twice.getMessage().contains("was not withdrawn"), twice.getMessage());
+        VaultService.EncryptResult back = encrypt(vault, export);
+        assertEquals(1, back.stored());
+        assertTrue(back.skippedWithdrawn().isEmpty());
+        assertEquals(5, service.info(vault).records());
+        assertEquals("71", VaultService.decryptRecord(vault, "p00003", key).get("age"));
+    }
+
     @Test
     void aSubmittedRecordNeverShadowsAHospitalRecord() throws IOException {
         // A submitter takes a hospital patient's id before the hospital's batch runs.
@@ -372,16 +406,24 @@ class VaultServiceTest {
         assertTrue(e.getMessage().contains("hospital.csv row ") && e.getMessage().contains("'p00010'")
                 && e.getMessage().contains("record file squat.mvrec") && e.getMessage().contains("nothing was stored"), e.getMessage());
         assertEquals(1, service.info(vault).records());
-        // And the other way round: after the batch, a submission under a batch id is refused.
+        // And the other way round: after the batch, a submission under a batch id is refused. The
+        // squatter's record is withdrawn; the id stays out until an explicit (recorded) re-enrolment.
         service.withdraw(vault, "p00010");
+        VaultService.EncryptResult skipped = encrypt(vault, hospital);
+        assertEquals(List.of("p00010"), skipped.skippedWithdrawn().stream().map(VaultService.Withdrawn::id).toList());
+        assertEquals(2, skipped.stored());
+        service.reenrol(vault, "p00010", null);
         encrypt(vault, hospital);
         UserException back = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(squat), serverKey));
         assertTrue(back.getMessage().contains("squat.mvrec") && back.getMessage().contains("encrypt hospital.csv"), back.getMessage());
         assertEquals("34", VaultService.decryptRecord(vault, "p00010", key).get("age"));
         // Re-running the same batch (a resumed run) still skips its own records.
         assertEquals(3, encrypt(vault, hospital).alreadyPresent());
-        // Withdrawn, an id is free again: the submitter's record goes in.
+        // Withdrawn, an id is free again only after re-enrolment: then the submitter's record goes in.
         service.withdraw(vault, "p00010");
+        UserException out = assertThrows(UserException.class, () -> service.importRecords(vault, List.of(squat), serverKey));
+        assertTrue(out.getMessage().contains("'p00010' was withdrawn") && out.getMessage().contains("reenrol"), out.getMessage());
+        service.reenrol(vault, "p00010", null);
         assertEquals(List.of("p00010"), service.importRecords(vault, List.of(squat), serverKey).imported());
         assertEquals("99", VaultService.decryptRecord(vault, "p00010", key).get("age"));
     }
