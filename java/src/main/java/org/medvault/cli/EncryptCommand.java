@@ -70,16 +70,8 @@ final class EncryptCommand extends BaseCommand {
         if (values != null) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--values only goes with --dry-run");
         }
-        org.medvault.app.keys.Identity writer = identity.open(root());
-        VaultService.EncryptResult r;
-        try {
-            r = service.encrypt(vault.vault, in, f, new VaultService.EncryptOptions(skipInvalid, rejects, publicKey, schema,
-                    java.time.Duration.ofSeconds(waitSeconds), writer));
-        } finally {
-            if (writer != null) {
-                writer.wipe();
-            }
-        }
+        VaultService.EncryptResult r = identity.with(root(), w -> service.encrypt(vault.vault, in, f,
+                new VaultService.EncryptOptions(skipInvalid, rejects, publicKey, schema, java.time.Duration.ofSeconds(waitSeconds), w)));
         if (output.json) {
             printJson(r);
             return MedVault.EXIT_OK;

@@ -20,6 +20,18 @@ final class IdentityOption {
             description = "The identity's passphrase from the first line of FILE (else $" + ENV + ", else a prompt).")
     Path passphraseFile;
 
+    /** Runs {@code action} with the opened identity (null without --identity), wiped afterwards. */
+    <T> T with(MedVault root, java.util.function.Function<Identity, T> action) {
+        Identity writer = open(root);
+        try {
+            return action.apply(writer);
+        } finally {
+            if (writer != null) {
+                writer.wipe();
+            }
+        }
+    }
+
     /** The opened identity, or null without --identity; the caller wipes it. */
     Identity open(MedVault root) {
         if (file == null) {

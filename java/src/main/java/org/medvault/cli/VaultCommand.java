@@ -187,15 +187,8 @@ final class VaultCommand implements Runnable {
 
         @Override
         int run() {
-            org.medvault.app.keys.Identity writer = identity.open(root());
-            VaultService.ImportResult r;
-            try {
-                r = new VaultService(progressFor(output)).importRecords(vault.vault, files, serverKey, writer);
-            } finally {
-                if (writer != null) {
-                    writer.wipe();
-                }
-            }
+            VaultService service = new VaultService(progressFor(output));
+            VaultService.ImportResult r = identity.with(root(), w -> service.importRecords(vault.vault, files, serverKey, w));
             if (output.json) {
                 printJson(r);
             } else {
@@ -228,15 +221,8 @@ final class VaultCommand implements Runnable {
 
         @Override
         int run() {
-            org.medvault.app.keys.Identity writer = identity.open(root());
-            VaultService.WithdrawResult r;
-            try {
-                r = new VaultService(progressFor(output)).withdraw(vault.vault, record, writer);
-            } finally {
-                if (writer != null) {
-                    writer.wipe();
-                }
-            }
+            VaultService service = new VaultService(progressFor(output));
+            VaultService.WithdrawResult r = identity.with(root(), w -> service.withdraw(vault.vault, record, w));
             if (output.json) {
                 printJson(r);
             } else {
@@ -268,15 +254,8 @@ final class VaultCommand implements Runnable {
 
         @Override
         int run() {
-            org.medvault.app.keys.Identity writer = identity.open(root());
-            VaultService.ReenrolResult r;
-            try {
-                r = new VaultService(progressFor(output)).reenrol(vault.vault, record, writer);
-            } finally {
-                if (writer != null) {
-                    writer.wipe();
-                }
-            }
+            VaultService service = new VaultService(progressFor(output));
+            VaultService.ReenrolResult r = identity.with(root(), w -> service.reenrol(vault.vault, record, w));
             if (output.json) {
                 printJson(r);
             } else {
