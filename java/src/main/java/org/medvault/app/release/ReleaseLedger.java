@@ -89,10 +89,26 @@ public final class ReleaseLedger {
     }
 
     /**
-     * Admits the release of {@code squashed} ({@code blocks[i]} blocks each) under {@code keyId},
-     * or refuses when the distinct blocks would pass the limit. Nothing is written: {@link #commit}.
+     * Counts the release of {@code squashed} ({@code blocks[i]} blocks each) under {@code keyId}, or
+     * refuses (writing nothing) when the distinct blocks would pass the limit. Check and append run
+     * under an exclusive lock on {@code LEDGER.lock}, so two partials made at once by the same
+     * custodian cannot both pass a check that only one of them fits.
      */
-    public Entry admit(String keyId, List<byte[]> squashed, List<Integer> blocks, String query) {
+    public Entry record(String keyId, List<byte[]> squashed, List<Integer> blocks, String query) {
+        Path lockFile = file.resolveSibling(file.getFileName() + ".lock");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lockFile,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock lock = ch.lock()) {
+            Entry e = admit(keyId, squashed, blocks, query);
+            commit(e);
+            return e;
+        } catch (java.io.IOException e) {
+            throw new UserException("cannot lock the release ledger " + file + ": " + AtomicFiles.describe(e), e);
+        }
+    }
+
+    /** Admits a release, or refuses when the distinct blocks would pass the limit; writes nothing. */
+    Entry admit(String keyId, List<byte[]> squashed, List<Integer> blocks, String query) {
         if (squashed.size() != blocks.size()) {
             throw new IllegalStateException("ledger: " + squashed.size() + " ciphertexts, " + blocks.size() + " block counts");
         }
@@ -119,7 +135,7 @@ public final class ReleaseLedger {
     }
 
     /** Appends an admitted release (an atomic replace of the whole file). */
-    public void commit(Entry e) {
+    private void commit(Entry e) {
         if (e.newLines().isEmpty() && Files.exists(file)) {
             return;
         }

@@ -184,12 +184,12 @@ public final class ReleaseService {
                 List<Integer> blocks = Threshold.partialBlocks(nativePartial);
                 Path target = out != null ? out
                         : resultFile.toAbsolutePath().resolveSibling(resultFile.getFileName() + ".partial-" + me + ".mvp");
-                // The flooding bound holds per released block: count them before anything leaves.
-                ReleaseLedger.Entry entry = ledger.admit(h.keyId(), ev.squashed(), blocks, h.query());
+                // The flooding bound holds per released block: count them before anything leaves (a
+                // crash after counting over-counts, never under-counts).
+                ReleaseLedger.Entry entry = ledger.record(h.keyId(), ev.squashed(), blocks, h.query());
                 PartialFile.Header ph = new PartialFile.Header(h.keyId(), derived, vaultDigest, schema.digest(), h.query(),
                         rosterDigest, me, n, t, set, blocks);
                 byte[] unsigned = PartialFile.unsigned(ph, nativePartial);
-                ledger.commit(entry); // counted before the partial exists: a crash over-counts, never under-counts
                 AtomicFiles.write(target, PartialFile.withSignature(unsigned, share.sign(unsigned)), false);
                 return new PartialResult(target, me, set, h.keyId(), derived, vaultDigest, h.query(), records, schema.minCohort(),
                         roster.fingerprint(store.keyId()), blocks.size(), blocks.stream().mapToInt(Integer::intValue).sum(),
